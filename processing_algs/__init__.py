@@ -1,0 +1,1 @@
+"""The soilp Processing provider and its algorithms (thin adapters over the engine)."""

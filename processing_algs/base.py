@@ -1,0 +1,347 @@
+"""The base class every soilp Processing algorithm stands on.
+
+An algorithm module declares its parameters, their help, its outputs and the engine step it runs;
+this class does what they all share: collect the parameter values for the engine, launch it out
+of process, relay its progress and log to ``QgsProcessingFeedback``, stop it on cancel, turn its
+failure into one clear ``QgsProcessingException``, and load the outputs with their sidecar
+``.qml`` styles.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from pathlib import Path
+from typing import Any, Optional
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingLayerPostProcessorInterface,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterMapLayer,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterVectorDestination,
+    QgsProcessingParameterVectorLayer,
+    QgsProcessingUtils,
+    QgsProviderRegistry,
+    QgsRasterLayer,
+    QgsVectorFileWriter,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
+
+from . import engine
+
+ICONS_DIR = engine.PLUGIN_DIR / "resources" / "icons"
+
+#: Post-processors must outlive the algorithm instance that created them: Processing calls them
+#: after ``processAlgorithm`` returned, from the main thread. Keyed by output path.
+_STYLE_POST_PROCESSORS: dict[str, "SidecarStylePostProcessor"] = {}
+
+_NETCDF_SOURCE = re.compile(r'^NETCDF:"(?P<path>.+)":(?P<variable>[^:"]+)$')
+
+
+def setting_value(name: str) -> Optional[str]:
+    """A soilp Processing setting, or None where Processing's settings are not available."""
+    try:
+        from processing.core.ProcessingConfig import ProcessingConfig
+    except ImportError:  # pragma: no cover - Processing plugin absent
+        return None
+    value = ProcessingConfig.getSetting(name)
+    return str(value) if value else None
+
+
+def sidecar_style(path: str) -> Optional[str]:
+    """The ``.qml`` beside an output file, if the engine wrote one."""
+    candidate = Path(path).with_suffix(".qml")
+    return str(candidate) if candidate.is_file() else None
+
+
+class SidecarStylePostProcessor(QgsProcessingLayerPostProcessorInterface):
+    """Applies the engine's sidecar ``.qml`` to an output layer once Processing has loaded it."""
+
+    def __init__(self, qml_path: str):
+        super().__init__()
+        self.qml_path = qml_path
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS's name
+        if layer is None or not layer.isValid():
+            return
+        message, ok = layer.loadNamedStyle(self.qml_path)
+        if not ok:
+            feedback.reportError(f"Could not apply the style {self.qml_path}: {message}")
+        layer.triggerRepaint()
+
+
+def engine_source_of_layer(layer) -> str:
+    """A path the engine can open for a raster layer (GDAL NetCDF sources as ``path:variable``)."""
+    source = layer.source()
+    decoded = QgsProviderRegistry.instance().decodeUri(layer.providerType(), source)
+    path = decoded.get("path") or source
+    match = _NETCDF_SOURCE.match(path) or _NETCDF_SOURCE.match(source)
+    if match:
+        return f"{match.group('path')}:{match.group('variable')}"
+    return path
+
+
+class SoilpAlgorithm(QgsProcessingAlgorithm):
+    """Shared machinery of the soilp algorithms. Subclasses set the class attributes and
+    implement ``define_parameters`` (and ``define_outputs`` for non-file outputs)."""
+
+    #: algorithm id within the provider (``soilp:<ALGORITHM_ID>``)
+    ALGORITHM_ID = ""
+    #: name in the toolbox
+    DISPLAY_NAME = ""
+    GROUP_ID = ""
+    GROUP = ""
+    #: engine step this algorithm runs (``python -m soilp_qgis <STEP>``)
+    STEP = ""
+    #: what the algorithm does, for the help panel (plain text or simple HTML)
+    HELP = ""
+    #: help text per parameter name, shown in the help panel (and as tooltip where QGIS has one)
+    PARAMETER_HELP: dict[str, str] = {}
+    #: engine values of enum parameters, by parameter name, in the order of the displayed options
+    ENUM_VALUES: dict[str, list[str]] = {}
+    ICON = "soilp.svg"
+
+    # ----------------------------------------------------------------- identity
+    def createInstance(self):  # noqa: N802
+        return type(self)()
+
+    def name(self):
+        return self.ALGORITHM_ID
+
+    def displayName(self):  # noqa: N802
+        return self.tr(self.DISPLAY_NAME)
+
+    def group(self):
+        return self.tr(self.GROUP)
+
+    def groupId(self):  # noqa: N802
+        return self.GROUP_ID
+
+    def icon(self):
+        return QIcon(str(ICONS_DIR / self.ICON))
+
+    def svgIconPath(self):  # noqa: N802
+        return str(ICONS_DIR / self.ICON)
+
+    def tr(self, text):
+        return QCoreApplication.translate("soilp", text)
+
+    def shortHelpString(self):  # noqa: N802
+        parts = [self.HELP.strip()]
+        rows = []
+        for definition in self.parameterDefinitions():
+            text = self.PARAMETER_HELP.get(definition.name())
+            if text:
+                rows.append(f"<dt><b>{html.escape(definition.description())}</b> "
+                            f"<code>{definition.name()}</code></dt><dd>{text}</dd>")
+        if rows:
+            parts.append("<h3>Parameters</h3><dl>" + "".join(rows) + "</dl>")
+        parts.append(f"<p>Engine step: <code>python -m soilp_qgis {self.STEP}</code></p>")
+        return "\n".join(parts)
+
+    # ----------------------------------------------------------------- declaration
+    def define_parameters(self) -> list[QgsProcessingParameterDefinition]:
+        """The algorithm's parameters, in dialog order."""
+        return []
+
+    def define_outputs(self) -> list:
+        """Outputs that are not file destinations (strings, numbers) the engine returns."""
+        return []
+
+    @staticmethod
+    def advanced(definition: QgsProcessingParameterDefinition) -> QgsProcessingParameterDefinition:
+        """Mark a parameter as advanced (shown folded in the dialog)."""
+        definition.setFlags(definition.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        return definition
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        for definition in self.define_parameters():
+            text = self.PARAMETER_HELP.get(definition.name())
+            if text and hasattr(definition, "setHelp"):  # QGIS ≥ 3.32
+                definition.setHelp(text)
+            self.addParameter(definition)
+        for output in self.define_outputs():
+            self.addOutput(output)
+
+    # ----------------------------------------------------------------- validation
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        ok, message = super().checkParameterValues(parameters, context)
+        if not ok:
+            return ok, message
+        for definition in self.parameterDefinitions():
+            if isinstance(definition, QgsProcessingParameterField):
+                problem = self._missing_field(definition, parameters, context)
+                if problem:
+                    return False, problem
+        return True, ""
+
+    def _missing_field(self, definition, parameters, context) -> Optional[str]:
+        parent_name = definition.parentLayerParameterName()
+        if not parent_name or parameters.get(parent_name) in (None, ""):
+            return None
+        field = self.parameterAsString(parameters, definition.name(), context)
+        if not field:
+            return None
+        layer = self.parameterAsLayer(parameters, parent_name, context)
+        if not isinstance(layer, QgsVectorLayer):
+            return None
+        names = [f.name() for f in layer.fields()]
+        if field not in names:
+            return (f"{parent_name} layer '{layer.name()}' has no field '{field}' "
+                    f"(its fields: {', '.join(names) or 'none'})")
+        return None
+
+    # ----------------------------------------------------------------- running
+    def engine_parameters(self, parameters, context, feedback) -> dict[str, Any]:
+        """Parameter values as the engine takes them: lower-case names, layers as paths."""
+        values: dict[str, Any] = {}
+        for definition in self.parameterDefinitions():
+            name = definition.name()
+            values[name.lower()] = self._engine_value(definition, parameters, context, feedback)
+        return values
+
+    def _engine_value(self, definition, parameters, context, feedback):
+        name = definition.name()
+        if isinstance(definition, QgsProcessingParameterRasterDestination) or isinstance(
+                definition, QgsProcessingParameterVectorDestination):
+            value = self.parameterAsOutputLayer(parameters, name, context)
+            return value or None
+        if isinstance(definition, QgsProcessingParameterFileDestination):
+            return self.parameterAsFileOutput(parameters, name, context) or None
+        if isinstance(definition, QgsProcessingParameterFolderDestination):
+            folder = self.parameterAsString(parameters, name, context)
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+            return folder or None
+        if parameters.get(name) is None and not isinstance(definition, (
+                QgsProcessingParameterBoolean, QgsProcessingParameterNumber,
+                QgsProcessingParameterEnum)):
+            return None
+        if isinstance(definition, QgsProcessingParameterRasterLayer):
+            layer = self.parameterAsRasterLayer(parameters, name, context)
+            return engine_source_of_layer(layer) if layer else None
+        if isinstance(definition, (QgsProcessingParameterFeatureSource,
+                                   QgsProcessingParameterVectorLayer)):
+            return self.parameterAsCompatibleSourceLayerPath(
+                parameters, name, context, ["gpkg", "shp"], "gpkg", feedback) or None
+        if isinstance(definition, QgsProcessingParameterMapLayer):
+            layer = self.parameterAsLayer(parameters, name, context)
+            if layer is None:
+                return None
+            if isinstance(layer, QgsRasterLayer):
+                return engine_source_of_layer(layer)
+            return self._vector_layer_path(layer, context, feedback)
+        if isinstance(definition, QgsProcessingParameterEnum):
+            index = self.parameterAsEnum(parameters, name, context)
+            engine_values = self.ENUM_VALUES.get(name) or definition.options()
+            return engine_values[index]
+        if isinstance(definition, QgsProcessingParameterBoolean):
+            return self.parameterAsBool(parameters, name, context)
+        if isinstance(definition, QgsProcessingParameterNumber):
+            if parameters.get(name) in (None, "") and definition.defaultValue() is None:
+                return None
+            if definition.dataType() == QgsProcessingParameterNumber.Integer:
+                return self.parameterAsInt(parameters, name, context)
+            return self.parameterAsDouble(parameters, name, context)
+        if isinstance(definition, QgsProcessingParameterField):
+            fields = self.parameterAsFields(parameters, name, context)
+            return fields[0] if fields else None
+        return self.parameterAsString(parameters, name, context) or None
+
+    @staticmethod
+    def _vector_layer_path(layer: QgsVectorLayer, context, feedback) -> str:
+        """A file the engine can read for a vector layer: its own file, or a GeoPackage copy
+        for layers that live only in QGIS (memory layers, database layers)."""
+        if layer.providerType() == "ogr":
+            decoded = QgsProviderRegistry.instance().decodeUri("ogr", layer.source())
+            path = decoded.get("path", "")
+            if path and os.path.isfile(path):
+                layer_name = decoded.get("layerName")
+                return f"{path}|layername={layer_name}" if layer_name else path
+        target = QgsProcessingUtils.generateTempFilename("ecoregions.gpkg")
+        options = QgsVectorFileWriter.SaveVectorOptions()
+        options.driverName = "GPKG"
+        result = QgsVectorFileWriter.writeAsVectorFormatV2(
+            layer, target, context.transformContext(), options)
+        if result[0] != QgsVectorFileWriter.NoError:
+            raise QgsProcessingException(f"Could not hand layer '{layer.name()}' to the engine: "
+                                         f"{result[1]}")
+        return target
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        values = self.engine_parameters(parameters, context, feedback)
+        try:
+            python, source = engine.find_engine_python(setting_value(engine.SETTING_NAME))
+        except engine.EngineError as exc:
+            raise QgsProcessingException(str(exc)) from None
+        feedback.pushDebugInfo(f"soilp engine: {python} (from {source})")
+        params_file = QgsProcessingUtils.generateTempFilename(f"soilp_{self.STEP}.json")
+        callbacks = engine.EngineCallbacks(
+            progress=feedback.setProgress,
+            info=feedback.pushInfo,
+            warning=getattr(feedback, "pushWarning", feedback.pushInfo),
+            console=feedback.pushConsoleInfo,
+            is_cancelled=feedback.isCanceled,
+        )
+        try:
+            run = engine.run_step(python, self.STEP, values, params_file, callbacks,
+                                  dask_scheduler=setting_value(engine.DASK_SETTING_NAME))
+        except engine.EngineCancelled as exc:
+            raise QgsProcessingException(f"{self.displayName()}: {exc}") from None
+        except engine.EngineError as exc:
+            raise QgsProcessingException(f"{self.displayName()} failed: {exc}") from None
+
+        results = self.collect_results(values, run.results)
+        self.load_outputs(values, run, context)
+        return results
+
+    def collect_results(self, values: dict[str, Any], engine_results: dict[str, Any]):
+        """Output values: every destination's path, plus what the engine returned by name."""
+        results: dict[str, Any] = {}
+        for definition in self.destinationParameterDefinitions():
+            results[definition.name()] = values.get(definition.name().lower())
+        output_names = {output.name() for output in self.outputDefinitions()}
+        for key, value in engine_results.items():
+            if key in output_names:
+                results[key] = value
+        return results
+
+    def load_outputs(self, values: dict[str, Any], run: engine.EngineRun,
+                     context: QgsProcessingContext) -> None:
+        """Give every loaded output its sidecar style; load extra layers the engine asked for."""
+        for definition in self.destinationParameterDefinitions():
+            path = values.get(definition.name().lower())
+            if path and context.willLoadLayerOnCompletion(path):
+                self._attach_style(context.layerToLoadOnCompletionDetails(path), path)
+        for layer in run.layers:
+            path = layer["path"]
+            if not os.path.exists(path.split("|")[0]):
+                continue
+            details = QgsProcessingContext.LayerDetails(layer["name"], context.project(),
+                                                        layer["name"])
+            context.addLayerToLoadOnCompletion(path, details)
+            self._attach_style(context.layerToLoadOnCompletionDetails(path), path)
+
+    @staticmethod
+    def _attach_style(details, path: str) -> None:
+        qml = sidecar_style(path.split("|")[0])
+        if not qml:
+            return
+        processor = SidecarStylePostProcessor(qml)
+        _STYLE_POST_PROCESSORS[path] = processor
+        details.setPostProcessor(processor)

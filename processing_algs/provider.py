@@ -1,0 +1,71 @@
+"""The soilp Processing provider: its algorithms, its shipped models and its settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import QgsProcessingModelAlgorithm, QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+from . import engine
+from .check_engine import CheckEngineAlgorithm
+
+MODELS_DIR = engine.PLUGIN_DIR / "resources" / "models"
+ICON_PATH = engine.PLUGIN_DIR / "resources" / "icons" / "soilp.svg"
+
+ALGORITHMS = [
+    CheckEngineAlgorithm,
+]
+
+
+class SoilpProvider(QgsProcessingProvider):
+    """Provider ``soilp``: soil moisture–precipitation dependence."""
+
+    def id(self):
+        return "soilp"
+
+    def name(self):
+        return "Soil moisture–precipitation dependence"
+
+    def longName(self):  # noqa: N802
+        return "Soil moisture–precipitation dependence (soilp)"
+
+    def icon(self):
+        return QIcon(str(ICON_PATH))
+
+    def svgIconPath(self):  # noqa: N802
+        return str(ICON_PATH)
+
+    def load(self):
+        """Register the provider's settings (Processing › Options › Providers)."""
+        try:
+            from processing.core.ProcessingConfig import ProcessingConfig, Setting
+        except ImportError:  # pragma: no cover - Processing plugin absent
+            return super().load()
+        ProcessingConfig.settingIcons[self.name()] = self.icon()
+        ProcessingConfig.addSetting(Setting(
+            self.name(), engine.SETTING_NAME,
+            "Engine Python (interpreter with soilp_qgis's requirements; empty: "
+            "SOILP_PYTHON or the plugin's .venv)", "", valuetype=Setting.FILE))
+        ProcessingConfig.addSetting(Setting(
+            self.name(), engine.DASK_SETTING_NAME,
+            "Dask scheduler address for the engine's block work (empty: local processes)", ""))
+        ProcessingConfig.readSettings()
+        self.refreshAlgorithms()
+        return True
+
+    def unload(self):
+        try:
+            from processing.core.ProcessingConfig import ProcessingConfig
+        except ImportError:  # pragma: no cover
+            return
+        for name in (engine.SETTING_NAME, engine.DASK_SETTING_NAME):
+            ProcessingConfig.removeSetting(name)
+
+    def loadAlgorithms(self):  # noqa: N802
+        for algorithm_class in ALGORITHMS:
+            self.addAlgorithm(algorithm_class())
+        for model_path in sorted(Path(MODELS_DIR).glob("*.model3")):
+            model = QgsProcessingModelAlgorithm()
+            if model.fromFile(str(model_path)):
+                self.addAlgorithm(model)
