@@ -1,0 +1,1 @@
+"""soilp benchmarks (``make bench``): speed and memory, never asserted by tests."""

@@ -1,0 +1,65 @@
+"""QGIS test fixtures: the checkout loaded as plugin ``soilp`` with its provider registered.
+
+Run with QGIS's Python (``make test-qgis``); pytest-qgis starts a headless QgsApplication.
+``SOILP_PYTHON`` points the plugin at the engine's interpreter (the Makefile sets it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED_DATA = ROOT.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture(scope="session")
+def plugin_parent(tmp_path_factory) -> Path:
+    """A folder holding this checkout as ``soilp`` (whatever the clone's folder is called)."""
+    parent = tmp_path_factory.mktemp("plugins")
+    (parent / "soilp").symlink_to(ROOT, target_is_directory=True)
+    sys.path.insert(0, str(parent))
+    return parent
+
+
+@pytest.fixture(scope="session")
+def soilp_provider(qgis_app, qgis_processing, plugin_parent):
+    """The plugin as QGIS loads it: classFactory → initProcessing → provider registered."""
+    import soilp  # noqa: F401 - the checkout, through the symlink
+
+    plugin = soilp.classFactory(None)
+    plugin.initProcessing()
+    yield plugin.provider
+    plugin.unload()
+
+
+@pytest.fixture(scope="session")
+def engine_python() -> str:
+    python = os.environ.get("SOILP_PYTHON") or str(ROOT / ".venv" / "bin" / "python")
+    assert Path(python).is_file(), "the engine interpreter is missing: run make env"
+    return python
+
+
+def qgis_process_command() -> str:
+    return os.environ.get("QGIS_PROCESS") or "qgis_process.bin"
+
+
+def run_qgis_process(args: list[str], profile: Path, plugins: Path, env_extra=None,
+                     timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run qgis_process with a throwaway profile and ``plugins`` as plugin path."""
+    env = dict(os.environ, QGIS_CUSTOM_CONFIG_PATH=str(profile), QGIS_PLUGINPATH=str(plugins),
+               QT_QPA_PLATFORM="offscreen")
+    env.update(env_extra or {})
+    return subprocess.run([qgis_process_command(), *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+def json_results(completed: subprocess.CompletedProcess) -> dict:
+    """The JSON document qgis_process --json printed (after any log lines)."""
+    text = completed.stdout
+    return json.loads(text[text.index("{"):])
