@@ -102,6 +102,7 @@ def read_ecoregion_polygons(vector_path: str | os.PathLike, field: str = "BIOME"
     a code that is text or not a whole number.
     """
     import geopandas
+    import shapely
 
     path, uri_layer = split_layer_uri(vector_path)
     layer = _vector_layer(path, layer or uri_layer)
@@ -118,13 +119,14 @@ def read_ecoregion_polygons(vector_path: str | os.PathLike, field: str = "BIOME"
         raise InputError(f"{where} is a {declared} layer; ecoregions must be polygons")
     frame = geopandas.read_file(path, layer=layer, columns=[field], engine="pyogrio")
     geometries = frame.geometry
-    present = geometries.notna() & ~geometries.is_empty
+    shapes = geometries.to_numpy()
+    present = ~shapely.is_missing(shapes) & ~shapely.is_empty(shapes)
     kinds = set(geometries[present].geom_type)
     if kinds - set(POLYGON_TYPES):
         raise InputError(f"{where} holds {', '.join(sorted(kinds - set(POLYGON_TYPES)))} "
                          "geometries; ecoregions must be polygons")
     numbers = _integer_codes(frame[field].to_numpy(), field, where)
-    usable = present.to_numpy() & np.isfinite(numbers) & (numbers > 0)
+    usable = present & np.isfinite(numbers) & (numbers > 0)
     return EcoregionPolygons(geometries[usable], numbers[usable].astype(np.int64), layer,
                              int((~usable).sum()))
 
