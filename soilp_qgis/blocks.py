@@ -1,0 +1,188 @@
+"""The block executor: per-cell science over a whole grid, block by block.
+
+A *block function* is a pure function ``f(blocks) -> results`` where ``blocks`` maps each input
+name to a ``(cells, time)`` array of one block of the grid and ``results`` maps each output name
+to a per-cell array ``(cells,)`` or ``(cells, bands)``. The executor
+
+- cuts the grid into strips of whole rows of about ``block_cells`` cells,
+- has each worker read its own block from the input files (nothing large crosses a pipe),
+- skips cells with no valid value in any input (they get each output's ``fill``),
+- runs blocks in a pool of worker processes (``processes``; 1 runs in this process), or on a Dask
+  cluster when ``SOILP_DASK_SCHEDULER`` (or ``scheduler=``) names one,
+- keeps at most two blocks per worker in flight, so memory stays bounded whatever the grid size,
+- reports progress per finished block and returns the outputs as ``(bands, rows, cols)`` arrays.
+
+Results do not depend on the number of processes or the block size: each cell is computed from
+its own series only, and block functions that draw random numbers seed per cell.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from multiprocessing import get_context
+from typing import Callable, Mapping, Optional, Sequence
+
+import numpy as np
+from rasterio.windows import Window
+
+from .protocol import Reporter, SilentReporter
+from .timestack import StackInfo, read_stack
+
+BlockFunction = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+DEFAULT_BLOCK_CELLS = 2048
+DASK_ENV = "SOILP_DASK_SCHEDULER"
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """An output of the block function: bands per cell, dtype, and the value of skipped cells."""
+
+    bands: int = 1
+    dtype: str = "float32"
+    fill: float = float("nan")
+
+
+@dataclass(frozen=True)
+class BlockInput:
+    """An input stack and the time steps of it to use (None: all)."""
+
+    info: StackInfo
+    time_steps: Optional[np.ndarray] = None
+
+
+def default_processes() -> int:
+    """All cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def plan_blocks(height: int, width: int, block_cells: int = DEFAULT_BLOCK_CELLS) -> list[Window]:
+    """Strips of whole rows, about ``block_cells`` cells each (at least one row)."""
+    rows_per_block = max(1, block_cells // max(width, 1))
+    return [Window(0, row, width, min(rows_per_block, height - row))
+            for row in range(0, height, rows_per_block)]
+
+
+def read_block(inputs: Mapping[str, BlockInput], window: Window) -> dict[str, np.ndarray]:
+    """Each input's ``(cells, time)`` block for ``window`` (cells in row-major order)."""
+    blocks = {}
+    for name, item in inputs.items():
+        data = read_stack(item.info, window=window, time=item.time_steps)  # (time, rows, cols)
+        blocks[name] = data.reshape(data.shape[0], -1).T
+    return blocks
+
+
+def _limit_threads() -> None:
+    """One BLAS/OpenMP thread per worker: the pool already uses every core."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        pass
+
+
+def compute_block(block_function: BlockFunction, inputs: Mapping[str, BlockInput],
+                  window: Window, outputs: Mapping[str, OutputSpec]
+                  ) -> tuple[Window, dict[str, np.ndarray]]:
+    """Read one block, run the block function on its cells with data, place the results."""
+    blocks = read_block(inputs, window)
+    n_cells = int(window.height) * int(window.width)
+    has_data = np.zeros(n_cells, dtype=bool)
+    for values in blocks.values():
+        has_data |= np.isfinite(values).any(axis=1)
+    results = {name: np.full((n_cells, spec.bands), spec.fill, dtype=spec.dtype)
+               for name, spec in outputs.items()}
+    if has_data.any():
+        computed = block_function({name: values[has_data] for name, values in blocks.items()})
+        for name, spec in outputs.items():
+            values = np.asarray(computed[name])
+            results[name][has_data] = values.reshape(values.shape[0], spec.bands)
+    return window, results
+
+
+class BlockExecutor:
+    """Runs a block function over a grid (see the module docstring)."""
+
+    def __init__(self, processes: Optional[int] = None, block_cells: int = DEFAULT_BLOCK_CELLS,
+                 scheduler: Optional[str] = None):
+        self.processes = max(1, int(processes or default_processes()))
+        self.block_cells = int(block_cells)
+        self.scheduler = scheduler if scheduler is not None else os.environ.get(DASK_ENV) or None
+
+    def run(self, block_function: BlockFunction, inputs: Mapping[str, BlockInput],
+            outputs: Mapping[str, OutputSpec], report: Reporter | None = None
+            ) -> dict[str, np.ndarray]:
+        report = report or SilentReporter()
+        grid = next(iter(inputs.values())).info.grid
+        height, width = grid.height, grid.width
+        arrays = {name: np.full((spec.bands, height, width), spec.fill, dtype=spec.dtype)
+                  for name, spec in outputs.items()}
+        windows = plan_blocks(height, width, self.block_cells)
+        done = 0
+
+        def place(window: Window, results: dict[str, np.ndarray]) -> None:
+            nonlocal done
+            rows = slice(int(window.row_off), int(window.row_off + window.height))
+            for name, values in results.items():
+                arrays[name][:, rows, :] = values.T.reshape(
+                    outputs[name].bands, int(window.height), int(window.width))
+            done += 1
+            report.progress(done / len(windows))
+
+        if self.scheduler:
+            self._run_dask(block_function, inputs, outputs, windows, place)
+        elif self.processes == 1 or len(windows) == 1:
+            for window in windows:
+                place(*compute_block(block_function, inputs, window, outputs))
+        else:
+            self._run_pool(block_function, inputs, outputs, windows, place)
+        return arrays
+
+    def _run_pool(self, block_function, inputs, outputs, windows: Sequence[Window],
+                  place: Callable[..., None]) -> None:
+        max_in_flight = 2 * self.processes
+        pending: set = set()
+        queue = list(windows)
+        with ProcessPoolExecutor(max_workers=self.processes, mp_context=get_context("spawn"),
+                                 initializer=_limit_threads) as pool:
+            while queue or pending:
+                while queue and len(pending) < max_in_flight:
+                    pending.add(pool.submit(compute_block, block_function, inputs,
+                                            queue.pop(0), outputs))
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    place(*future.result())
+
+    def _run_dask(self, block_function, inputs, outputs, windows: Sequence[Window],
+                  place: Callable[..., None]) -> None:
+        from dask.distributed import Client, as_completed
+
+        with Client(self.scheduler) as client:
+            futures = [client.submit(compute_block, block_function, inputs, window, outputs,
+                                     pure=False) for window in windows]
+            for future in as_completed(futures):
+                place(*future.result())
+
+
+def as_inputs(infos: Mapping[str, StackInfo], time_steps: Optional[np.ndarray] = None
+              ) -> dict[str, BlockInput]:
+    """Wrap stacks as executor inputs, all using the same time steps."""
+    return {name: BlockInput(info, time_steps) for name, info in infos.items()}
+
+
+def run_blocks(block_function: BlockFunction, inputs: Mapping[str, BlockInput],
+               outputs: Mapping[str, OutputSpec], report: Reporter | None = None,
+               processes: Optional[int] = None, block_cells: int = DEFAULT_BLOCK_CELLS,
+               scheduler: Optional[str] = None) -> dict[str, np.ndarray]:
+    """Shorthand for ``BlockExecutor(processes, block_cells, scheduler).run(...)``."""
+    return BlockExecutor(processes, block_cells, scheduler).run(block_function, inputs, outputs,
+                                                                report)
+
+
+__all__ = ["BlockExecutor", "BlockInput", "OutputSpec", "as_inputs", "plan_blocks", "read_block",
+           "run_blocks", "default_processes"]

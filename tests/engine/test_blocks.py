@@ -1,0 +1,78 @@
+"""The block executor: same answer as a whole-grid computation, whatever the blocks/processes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from soilp_qgis.blocks import BlockExecutor, BlockInput, OutputSpec, plan_blocks
+from soilp_qgis.timestack import Grid, read_stack_info, write_stack
+
+
+def per_cell_statistics(blocks):
+    """Per-cell mean of x, Spearman correlation of x and y (pairwise valid), count of valid x."""
+    x, y = blocks["x"], blocks["y"]
+    mean = np.nanmean(x, axis=1)
+    rho = np.array([stats.spearmanr(a[np.isfinite(a) & np.isfinite(b)],
+                                    b[np.isfinite(a) & np.isfinite(b)]).statistic
+                    for a, b in zip(x, y)])
+    count = np.isfinite(x).sum(axis=1)
+    return {"mean": mean, "rho_and_count": np.column_stack([rho, count])}
+
+
+@pytest.fixture(scope="module")
+def stacks(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("stacks")
+    rng = np.random.default_rng(7)
+    grid = Grid.regular(-10.0, 50.0, 0.5, width=23, height=11)
+    dates = np.arange("2000-01", "2004-01", dtype="datetime64[M]").astype("datetime64[D]")
+    x = rng.gamma(2.0, 30.0, size=(len(dates), 11, 23)).astype(np.float32)
+    y = (0.6 * x + rng.normal(0, 20, size=x.shape)).astype(np.float32)
+    x[:, 3, 4] = np.nan            # a cell with no data at all
+    x[::3, 5, 6] = np.nan          # a cell with gaps
+    y[:, 3, 4] = np.nan
+    write_stack(folder / "x.tif", x, grid, dates, "monthly", "mm")
+    write_stack(folder / "y.tif", y, grid, dates, "monthly", "m3 m-3")
+    return read_stack_info(folder / "x.tif"), read_stack_info(folder / "y.tif"), x, y
+
+
+OUTPUTS = {"mean": OutputSpec(), "rho_and_count": OutputSpec(bands=2)}
+
+
+def test_plan_covers_every_row_once():
+    windows = plan_blocks(height=11, width=23, block_cells=50)
+    rows = [r for w in windows for r in range(int(w.row_off), int(w.row_off + w.height))]
+    assert rows == list(range(11))
+    assert all(int(w.width) == 23 and int(w.height) == 2 for w in windows[:-1])
+
+
+@pytest.mark.parametrize("processes,block_cells", [(1, 50), (1, 10_000), (2, 70)])
+def test_results_equal_a_whole_grid_computation(stacks, processes, block_cells):
+    x_info, y_info, x, y = stacks
+    inputs = {"x": BlockInput(x_info), "y": BlockInput(y_info)}
+    arrays = BlockExecutor(processes, block_cells).run(per_cell_statistics, inputs, OUTPUTS)
+    expected = per_cell_statistics({"x": x.reshape(len(x), -1).T, "y": y.reshape(len(y), -1).T})
+    mean = expected["mean"].reshape(11, 23)
+    np.testing.assert_allclose(arrays["mean"][0], mean, rtol=1e-6)
+    np.testing.assert_allclose(arrays["rho_and_count"][0],
+                               expected["rho_and_count"][:, 0].reshape(11, 23), rtol=1e-6)
+    assert arrays["rho_and_count"][1, 5, 6] == 32        # 48 steps, every third missing
+    assert np.isnan(arrays["mean"][0, 3, 4])              # no data: the output's fill
+
+
+def test_time_steps_select_a_subset(stacks):
+    x_info, y_info, x, y = stacks
+    summer = np.array([i for i in range(48) if i % 12 in (5, 6, 7)])
+    inputs = {"x": BlockInput(x_info, summer), "y": BlockInput(y_info, summer)}
+    arrays = BlockExecutor(1, 100).run(per_cell_statistics, inputs, OUTPUTS)
+    np.testing.assert_allclose(arrays["mean"][0, 0, 0], x[summer, 0, 0].mean(), rtol=1e-6)
+
+
+def test_skipped_cells_take_the_fill_value(stacks):
+    x_info, y_info, _, _ = stacks
+    outputs = {"status": OutputSpec(dtype="uint8", fill=1)}
+    arrays = BlockExecutor(1, 100).run(
+        lambda blocks: {"status": np.zeros(len(blocks["x"]), dtype="uint8")},
+        {"x": BlockInput(x_info), "y": BlockInput(y_info)}, outputs)
+    assert arrays["status"][0, 3, 4] == 1 and (arrays["status"] == 0).sum() == 11 * 23 - 1
