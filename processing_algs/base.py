@@ -50,7 +50,28 @@ ICONS_DIR = engine.PLUGIN_DIR / "resources" / "icons"
 #: after ``processAlgorithm`` returned, from the main thread. Keyed by output path.
 _STYLE_POST_PROCESSORS: dict[str, "SidecarStylePostProcessor"] = {}
 
+#: parameter metadata keys: the help text, and the engine's value of each enum option
+HELP_KEY = "soilp_help"
+VALUES_KEY = "soilp_values"
+
 _NETCDF_SOURCE = re.compile(r'^NETCDF:"(?P<path>.+)":(?P<variable>[^:"]+)$')
+
+
+def described(definition: QgsProcessingParameterDefinition, help_text: str,
+              values: Optional[list[str]] = None, advanced: bool = False
+              ) -> QgsProcessingParameterDefinition:
+    """Attach help (shown in the help panel; as tooltip on QGIS ≥ 3.32), the engine values of an
+    enum's options, and the advanced flag to a parameter definition."""
+    metadata = dict(definition.metadata())
+    metadata[HELP_KEY] = help_text
+    if values is not None:
+        metadata[VALUES_KEY] = list(values)
+    definition.setMetadata(metadata)
+    if hasattr(definition, "setHelp"):
+        definition.setHelp(help_text)
+    if advanced:
+        definition.setFlags(definition.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+    return definition
 
 
 def setting_value(name: str) -> Optional[str]:
@@ -98,7 +119,8 @@ def engine_source_of_layer(layer) -> str:
 
 class SoilpAlgorithm(QgsProcessingAlgorithm):
     """Shared machinery of the soilp algorithms. Subclasses set the class attributes and
-    implement ``define_parameters`` (and ``define_outputs`` for non-file outputs)."""
+    implement ``define_parameters`` (each definition wrapped in ``described``) and
+    ``define_outputs`` for outputs that are not files."""
 
     #: algorithm id within the provider (``soilp:<ALGORITHM_ID>``)
     ALGORITHM_ID = ""
@@ -110,10 +132,6 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
     STEP = ""
     #: what the algorithm does, for the help panel (plain text or simple HTML)
     HELP = ""
-    #: help text per parameter name, shown in the help panel (and as tooltip where QGIS has one)
-    PARAMETER_HELP: dict[str, str] = {}
-    #: engine values of enum parameters, by parameter name, in the order of the displayed options
-    ENUM_VALUES: dict[str, list[str]] = {}
     ICON = "soilp.svg"
 
     # ----------------------------------------------------------------- identity
@@ -145,7 +163,7 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
         parts = [self.HELP.strip()]
         rows = []
         for definition in self.parameterDefinitions():
-            text = self.PARAMETER_HELP.get(definition.name())
+            text = definition.metadata().get(HELP_KEY)
             if text:
                 rows.append(f"<dt><b>{html.escape(definition.description())}</b> "
                             f"<code>{definition.name()}</code></dt><dd>{text}</dd>")
@@ -163,17 +181,8 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
         """Outputs that are not file destinations (strings, numbers) the engine returns."""
         return []
 
-    @staticmethod
-    def advanced(definition: QgsProcessingParameterDefinition) -> QgsProcessingParameterDefinition:
-        """Mark a parameter as advanced (shown folded in the dialog)."""
-        definition.setFlags(definition.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-        return definition
-
     def initAlgorithm(self, config=None):  # noqa: N802
         for definition in self.define_parameters():
-            text = self.PARAMETER_HELP.get(definition.name())
-            if text and hasattr(definition, "setHelp"):  # QGIS ≥ 3.32
-                definition.setHelp(text)
             self.addParameter(definition)
         for output in self.define_outputs():
             self.addOutput(output)
@@ -248,7 +257,7 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
             return self._vector_layer_path(layer, context, feedback)
         if isinstance(definition, QgsProcessingParameterEnum):
             index = self.parameterAsEnum(parameters, name, context)
-            engine_values = self.ENUM_VALUES.get(name) or definition.options()
+            engine_values = definition.metadata().get(VALUES_KEY) or definition.options()
             return engine_values[index]
         if isinstance(definition, QgsProcessingParameterBoolean):
             return self.parameterAsBool(parameters, name, context)
