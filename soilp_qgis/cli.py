@@ -21,6 +21,10 @@ from .protocol import Reporter
 
 STEPS: dict[str, str] = {
     "check": "soilp_qgis.steps.check:check",
+    "aggregate_time": "soilp_qgis.steps.aggregate_time:aggregate_time",
+    "align_grid": "soilp_qgis.steps.align_grid:align_grid",
+    "rasterize_ecoregions": "soilp_qgis.steps.rasterize_ecoregions:rasterize_ecoregions",
+    "ecoregion_series": "soilp_qgis.steps.ecoregion_series:ecoregion_series",
 }
 
 

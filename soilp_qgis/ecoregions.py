@@ -15,6 +15,7 @@ import numpy as np
 
 from .errors import InputError, StackMismatchError
 from .tables import biome_names, biomes  # noqa: F401 - the biome table, re-exported here
+from .timestack import Grid, read_raster
 
 POLYGON_TYPES = ("Polygon", "MultiPolygon")
 NO_ECOREGION = 0
@@ -141,7 +142,7 @@ def code_dtype(codes: np.ndarray) -> np.dtype:
     return np.dtype(np.int32)
 
 
-def burn_ecoregions(polygons: EcoregionPolygons, grid) -> np.ndarray:
+def burn_ecoregions(polygons: EcoregionPolygons, grid: Grid) -> np.ndarray:
     """Rasterize polygons onto ``grid`` (a cell takes the code of the polygon holding its centre).
 
     The layer is reprojected to the grid's CRS when they differ (a layer without a CRS is taken
@@ -151,9 +152,10 @@ def burn_ecoregions(polygons: EcoregionPolygons, grid) -> np.ndarray:
     from rasterio.features import rasterize
 
     geometries = polygons.geometries
-    grid_crs = CRS.from_user_input(grid.crs.to_wkt() if hasattr(grid.crs, "to_wkt") else grid.crs)
-    if geometries.crs is not None and not geometries.crs.equals(grid_crs, ignore_axis_order=True):
-        geometries = geometries.to_crs(grid_crs)
+    if geometries.crs is not None and grid.crs is not None:
+        grid_crs = CRS.from_wkt(grid.crs.to_wkt())
+        if not geometries.crs.equals(grid_crs, ignore_axis_order=True):
+            geometries = geometries.to_crs(grid_crs)
     dtype = code_dtype(polygons.codes)
     if len(geometries) == 0:
         return np.zeros((grid.height, grid.width), dtype=dtype)
@@ -162,61 +164,25 @@ def burn_ecoregions(polygons: EcoregionPolygons, grid) -> np.ndarray:
                      fill=NO_ECOREGION, dtype=dtype)
 
 
-def rasterize_ecoregions(vector_path: str | os.PathLike, grid, field: str = "BIOME",
+def rasterize_ecoregions(vector_path: str | os.PathLike, grid: Grid, field: str = "BIOME",
                          layer: str | None = None) -> np.ndarray:
     """Integer ecoregion raster (``0`` = none) of a polygon layer's ``field`` on ``grid``."""
     return burn_ecoregions(read_ecoregion_polygons(vector_path, field, layer), grid)
 
 
-def grid_differences(grid, other) -> list[str]:
-    """What differs between two grids (CRS, size, origin or cell size), in words; empty if none."""
-    from pyproj import CRS
-
-    def crs_of(g):
-        return CRS.from_user_input(g.crs.to_wkt() if hasattr(g.crs, "to_wkt") else g.crs)
-
-    differences = []
-    if not crs_of(grid).equals(crs_of(other), ignore_axis_order=True):
-        differences.append(f"CRS {crs_of(grid).to_string()} vs {crs_of(other).to_string()}")
-    if (grid.width, grid.height) != (other.width, other.height):
-        differences.append(f"size {grid.width}×{grid.height} vs {other.width}×{other.height} cells")
-    a, b = tuple(grid.transform)[:6], tuple(other.transform)[:6]
-    cell = max(abs(a[0]), abs(a[4]), 1e-12)
-    if not np.allclose(a, b, rtol=0.0, atol=1e-6 * cell):
-        differences.append(f"transform (cell size and origin) {a} vs {b}")
-    return differences
-
-
-def read_ecoregion_raster(raster_path: str | os.PathLike, grid) -> np.ndarray:
+def read_ecoregion_raster(raster_path: str | os.PathLike, grid: Grid) -> np.ndarray:
     """Integer codes (``0`` = none) of a one-band ecoregion raster that must lie on ``grid``."""
-    import rasterio
-
-    path = str(raster_path)
-    try:
-        source = rasterio.open(path)
-    except Exception as exc:  # noqa: BLE001
-        raise InputError(f"cannot read ecoregion raster {path}: {exc}") from None
-    with source:
-        if source.count != 1:
-            raise InputError(f"ecoregion raster {path} has {source.count} bands; it needs one "
-                             "band of integer codes")
-        raster_grid = _RasterGrid(source.crs, source.transform, source.width, source.height)
-        differences = grid_differences(raster_grid, grid)
-        if differences:
-            raise StackMismatchError(f"ecoregion raster {path} is not on the stack's grid: "
-                                     + "; ".join(differences))
-        band = source.read(1, masked=True)
-    numbers = _integer_codes(np.ma.filled(band.astype(np.float64), np.nan), "band 1",
-                             f"ecoregion raster {path}")
+    path = os.fspath(raster_path)
+    values, raster_grid = read_raster(path)
+    if values.shape[0] != 1:
+        raise InputError(f"ecoregion raster {path} has {values.shape[0]} bands; it needs one "
+                         "band of integer codes")
+    difference = raster_grid.same_as(grid)
+    if difference:
+        raise StackMismatchError(f"ecoregion raster {path} and the stack have {difference}")
+    numbers = _integer_codes(values[0], "band 1", f"ecoregion raster {path}")
     numbers[~np.isfinite(numbers) | (numbers < 0)] = NO_ECOREGION
     return numbers.astype(code_dtype(numbers))
-
-
-class _RasterGrid(NamedTuple):
-    crs: object
-    transform: object
-    width: int
-    height: int
 
 
 def is_vector(path: str | os.PathLike) -> bool:
@@ -232,7 +198,7 @@ def is_vector(path: str | os.PathLike) -> bool:
         return False
 
 
-def load_ecoregions(path: str | os.PathLike, grid, field: str = "BIOME",
+def load_ecoregions(path: str | os.PathLike, grid: Grid, field: str = "BIOME",
                     layer: str | None = None) -> np.ndarray:
     """Ecoregion codes on ``grid`` from a polygon layer (rasterized by ``field``) or a raster on it."""
     if is_vector(path):

@@ -137,6 +137,14 @@ def aggregate_time(data: np.ndarray, dates, source_scale: str, scale: str, stati
     return Aggregated(values[..., keep], periods[keep], periods[~keep])
 
 
+def resampling_method(resampling: str) -> str:
+    """``resampling`` lower-cased if it is one of ``RESAMPLING``; an InputError if not."""
+    method = str(resampling).strip().lower()
+    if method not in RESAMPLING:
+        raise InputError(f"resampling {resampling!r} is not one of {', '.join(RESAMPLING)}")
+    return method
+
+
 def align_to_grid(data: np.ndarray, src_grid, dst_grid, resampling: str = "average") -> np.ndarray:
     """Resample a stack ``(time, rows, cols)`` (or one band ``(rows, cols)``) onto ``dst_grid``.
 
@@ -147,9 +155,7 @@ def align_to_grid(data: np.ndarray, src_grid, dst_grid, resampling: str = "avera
     """
     from rasterio.warp import Resampling, reproject
 
-    method = str(resampling).strip().lower()
-    if method not in RESAMPLING:
-        raise InputError(f"resampling {resampling!r} is not one of {', '.join(RESAMPLING)}")
+    method = resampling_method(resampling)
     source = np.asarray(data, dtype=np.float32)
     single = source.ndim == 2
     if single:

@@ -79,3 +79,13 @@ def season_name(dates) -> np.ndarray:
     starts = period_start(dates, "seasonal")
     start_month = starts.astype("datetime64[M]").astype(np.int64) % 12 + 1
     return np.array([SEASON_BY_START_MONTH[int(m)] for m in start_month], dtype="<U3")
+
+
+def period_label(date, scale: str) -> str:
+    """A period in words: ``2000-01-01`` daily, ``2000-01`` monthly, ``DJF 2000-12`` seasonal,
+    ``2000`` annual."""
+    scale = check_time_scale(scale)
+    text = str(np.datetime64(date, "D"))
+    if scale == "seasonal":
+        return f"{season_name([date])[0]} {text[:7]}"
+    return {"daily": text, "monthly": text[:7], "annual": text[:4]}[scale]

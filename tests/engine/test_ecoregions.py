@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from collections import namedtuple
 from pathlib import Path
 
 import geopandas
@@ -19,6 +18,7 @@ from soilp_qgis.ecoregions import (biome_names, ecoregion_mean_series, ecoregion
                                    load_ecoregions, rasterize_ecoregions, read_ecoregion_polygons,
                                    series_from_totals, split_layer_uri)
 from soilp_qgis.errors import InputError, StackMismatchError
+from soilp_qgis.timestack import Grid
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
 BIOMES = REAL / "biomes"
@@ -28,7 +28,6 @@ IBERIA_POLYGONS = BIOMES / "wwf_biomes_polygonized_iberia.gpkg"
 TEOW = REAL / "teow_sample" / "wwf_terr_ecos.gpkg"
 needs_real = pytest.mark.skipif(not REAL.is_dir(), reason=f"real data folder {REAL} is absent")
 
-Grid = namedtuple("Grid", "crs transform width height")
 WGS84 = CRS.from_epsg(4326)
 
 
@@ -94,7 +93,7 @@ def test_load_ecoregions_takes_a_raster_on_the_grid_or_a_polygon_layer():
     land = reference > 0
     assert np.mean(from_polygons[land] == reference[land]) >= 0.99
     shifted = Grid(grid.crs, grid.transform @ Affine.translation(1, 0), grid.width, grid.height)
-    with pytest.raises(StackMismatchError, match="not on the stack's grid: transform"):
+    with pytest.raises(StackMismatchError, match=r"ecoregion raster .* and the stack have different grids: origin"):
         load_ecoregions(NH_RASTER, shifted)
     smaller = Grid(grid.crs, grid.transform, 720, 180)
     with pytest.raises(StackMismatchError, match="size 1440×360 vs 720×180 cells"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import namedtuple
 from pathlib import Path
 
 import netCDF4
@@ -14,13 +13,13 @@ from rasterio.crs import CRS
 from soilp_qgis.errors import InputError
 from soilp_qgis.prepare import aggregate_time, align_to_grid
 from soilp_qgis.seasons import period_start, season_name
+from soilp_qgis.timestack import Grid
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
 EOBS = REAL / "cru_eobs_iberia" / "eobs_v17_iberia_daily_2000.nc"
 CRU = REAL / "cru_eobs_iberia" / "cru_ts4.00_iberia_monthly_1981-2010.nc"
 needs_real = pytest.mark.skipif(not REAL.is_dir(), reason=f"real data folder {REAL} is absent")
 
-Grid = namedtuple("Grid", "crs transform width height")
 WGS84 = CRS.from_epsg(4326)
 
 

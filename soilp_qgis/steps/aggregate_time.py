@@ -1,0 +1,70 @@
+"""``aggregate_time``: summarise a time stack per month, season or year (soilp:aggregatetime).
+
+Parameters: ``input`` (time stack), ``scale`` (monthly | seasonal | annual), ``statistic`` (mean |
+sum | wet_day_count | min | max), ``wet_day_threshold`` (mm, 1.0), ``min_coverage`` (0.9),
+``output`` (GeoTIFF time stack). Precipitation volume is the ``sum`` of daily precipitation,
+precipitation frequency its ``wet_day_count``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+
+import numpy as np
+
+from ..blocks import BlockExecutor, BlockInput, OutputSpec
+from ..prepare import aggregate_time as aggregate
+from ..protocol import Reporter
+from ..seasons import period_label
+from ..timestack import format_date, write_stack
+from ._inputs import number, open_stack, required
+
+#: the unit word of one period of each time scale, for rates such as ``mm month-1``
+PERIOD_WORD = {"daily": "day", "monthly": "month", "seasonal": "season", "annual": "year"}
+_PER_PERIOD = re.compile(r"^(?P<base>.*?)\s*(?:/\s*(?P<a>day|d|month|mon)|(?P<b>day|d|month|mon)-1)$",
+                         re.IGNORECASE)
+
+
+def aggregated_units(units: str, statistic: str, scale: str) -> str:
+    """Units of the result: ``days`` for a wet-day count, ``mm season-1`` for a sum of ``mm day-1``."""
+    if statistic == "wet_day_count":
+        return "days"
+    if statistic != "sum" or not units:
+        return units
+    match = _PER_PERIOD.match(units.strip())
+    base = match.group("base") if match else units
+    return f"{base} {PERIOD_WORD[scale]}-1"
+
+
+def _aggregate_block(blocks: dict, **options) -> dict:
+    return {"values": aggregate(blocks["input"], **options).values}
+
+
+def aggregate_time(params: dict, report: Reporter) -> dict:
+    """Aggregate the ``input`` stack to ``scale`` with ``statistic``; write ``output``."""
+    info, name = open_stack(params)
+    output = str(required(params, "output"))
+    options = dict(dates=info.dates, source_scale=info.time_scale,
+                   scale=str(params.get("scale") or "monthly"),
+                   statistic=str(params.get("statistic") or "mean"),
+                   wet_day_threshold=number(params, "wet_day_threshold", 1.0),
+                   min_coverage=number(params, "min_coverage", 0.9), name=name)
+    plan = aggregate(np.empty((0, info.count), dtype=np.float32), **options)  # checks, periods
+    scale, statistic = options["scale"].lower(), options["statistic"].lower()
+    report.info(f"{name}: {info.count} {info.time_scale} steps, {format_date(info.dates[0])} to "
+                f"{format_date(info.dates[-1])} → {plan.dates.size} {scale} periods ({statistic})")
+    if plan.dropped.size:
+        report.info(f"left out {plan.dropped.size} incomplete {scale} period(s) at the ends: "
+                    + ", ".join(period_label(d, scale) for d in plan.dropped))
+
+    executor = BlockExecutor(processes=params.get("processes"))
+    values = executor.run(partial(_aggregate_block, **options), {"input": BlockInput(info)},
+                          {"values": OutputSpec(bands=plan.dates.size)},
+                          report.sub(0.0, 0.95))["values"]
+    units = aggregated_units(info.units, statistic, scale)
+    write_stack(output, values, info.grid, plan.dates, scale, units,
+                description=f"{statistic} of {name} per {scale} period")
+    return {"OUTPUT": output, "PERIODS": int(plan.dates.size),
+            "FIRST_PERIOD": str(plan.dates[0]), "LAST_PERIOD": str(plan.dates[-1]),
+            "DROPPED_PERIODS": [str(d) for d in plan.dropped], "UNITS": units}
