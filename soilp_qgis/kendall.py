@@ -1,0 +1,327 @@
+"""Sample Kendall's τ-b, vectorised across the cells of a ``(cells, time)`` block.
+
+Per cell only the steps where both series are finite are used (NaN or ±inf = missing).
+τ-b, its tie corrections and its two-sided p-value follow ``scipy.stats.kendalltau``
+(``variant="b"``, ``method="auto"``, ``alternative="two-sided"``):
+
+* τ-b = (concordant − discordant) / √((n₀ − n₁)(n₀ − n₂)), n₀ = n(n−1)/2 and n₁, n₂ the
+  pairs tied in x and in y;
+* p-value: the exact null distribution of the number of concordant pairs when neither series
+  has ties and n ≤ 33 (or when at most one pair is discordant, or at most one concordant);
+  otherwise the normal approximation with the tie-corrected variance of
+  Kendall (1970), as scipy.
+
+Cells with fewer than two valid pairs, or where one series is constant over the valid
+pairs, give NaN for τ and p.
+
+How: every series is turned into integer ranks once; concordant minus discordant comes
+from the number of inversions of the y ranks after ordering the pairs by (x, y) — Knight's
+algorithm — counted with a bottom-up merge sort that runs on all cells of a chunk at once
+(O(n log² n) per cell); tie counts come from ``numpy.bincount``. Memory is bounded by
+processing at most ``chunk_cells`` cells at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+from scipy import special
+
+from .errors import InputError
+from .tables import status_code
+
+#: Status codes (resources/status_codes.json) produced here.
+STATUS_FITTED = status_code("fitted")
+STATUS_NO_DATA = status_code("no_data")
+STATUS_TOO_FEW_VALUES = status_code("too_few_values")
+STATUS_CONSTANT_SERIES = status_code("constant_series")
+
+#: Largest number of pairs for which the exact null distribution is used (scipy's rule).
+EXACT_MAX_PAIRS = 33
+
+#: Cells processed together; bounds the temporary arrays (a few MB per 100 time steps).
+DEFAULT_CHUNK_CELLS = 512
+
+
+class KendallResult(NamedTuple):
+    """Per-cell Kendall τ-b, its two-sided p-value and the number of pairs used."""
+
+    tau_b: np.ndarray
+    p_value: np.ndarray
+    n_pairs: np.ndarray
+
+
+def kendall_tau_b(
+    x: np.ndarray, y: np.ndarray, chunk_cells: int = DEFAULT_CHUNK_CELLS
+) -> KendallResult:
+    """Kendall's τ-b of ``x`` against ``y`` per cell, with scipy's two-sided p-value.
+
+    ``x`` and ``y`` are ``(cells, time)`` blocks (a 1-D series is one cell), NaN = missing.
+    Returns float64 ``tau_b`` and ``p_value`` and int64 ``n_pairs`` (steps where both are
+    valid), each of length ``cells``.
+    """
+    x2, y2 = as_pair_blocks(x, y)
+    ranks_x, valid_x = series_ranks(x2)
+    ranks_y, valid_y = series_ranks(y2)
+    return tau_b_from_ranks(ranks_x, ranks_y, valid_x & valid_y, chunk_cells)
+
+
+def kendall_status(
+    tau_b: np.ndarray, n_pairs: np.ndarray, min_observations: int = 15
+) -> np.ndarray:
+    """Status code per cell (uint8) for a Kendall τ-b computed by :func:`kendall_tau_b`.
+
+    0 fitted; 1 no data (no step where both series are valid); 2 too few values (fewer
+    valid pairs than ``min_observations``); 3 constant series (τ undefined although there
+    are enough pairs).
+    """
+    minimum = check_min_observations(min_observations)
+    n_pairs = np.asarray(n_pairs)
+    status = np.full(n_pairs.shape, STATUS_FITTED, dtype=np.uint8)
+    status[np.isnan(tau_b)] = STATUS_CONSTANT_SERIES
+    status[n_pairs < minimum] = STATUS_TOO_FEW_VALUES
+    status[n_pairs == 0] = STATUS_NO_DATA
+    return status
+
+
+def check_min_observations(min_observations: int) -> int:
+    """The minimum number of valid pairs as an int ≥ 2, or :class:`InputError`."""
+    if isinstance(min_observations, (bool, np.bool_)) or not float(min_observations).is_integer():
+        raise InputError(
+            f"MIN_OBSERVATIONS must be a whole number of time steps, got {min_observations!r}."
+        )
+    minimum = int(min_observations)
+    if minimum < 2:
+        raise InputError(
+            f"MIN_OBSERVATIONS must be at least 2 (Kendall's τ needs two pairs), got {minimum}."
+        )
+    return minimum
+
+
+def series_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense integer ranks per row of a ``(cells, time)`` block and its validity mask.
+
+    Equal values share a rank and order is kept, so the ranks of any subset of the steps
+    order and tie that subset exactly as its values do. Missing steps get rank ``time``.
+    """
+    values = np.asarray(values)
+    cells, steps = values.shape
+    valid = np.isfinite(values)
+    filled = np.where(valid, values, np.inf)
+    order = np.argsort(filled, axis=1, kind="stable")
+    sorted_values = np.take_along_axis(filled, order, axis=1)
+    new_value = np.ones((cells, steps), dtype=np.int32)
+    if steps > 1:
+        new_value[:, 1:] = sorted_values[:, 1:] != sorted_values[:, :-1]
+    dense = np.cumsum(new_value, axis=1, dtype=np.int32) - 1
+    ranks = np.empty((cells, steps), dtype=np.int32)
+    np.put_along_axis(ranks, order, dense, axis=1)
+    ranks[~valid] = steps
+    return ranks, valid
+
+
+def tau_b_from_ranks(
+    ranks_x: np.ndarray,
+    ranks_y: np.ndarray,
+    valid: np.ndarray,
+    chunk_cells: int = DEFAULT_CHUNK_CELLS,
+) -> KendallResult:
+    """τ-b, p-value and pair count from integer ranks (as :func:`series_ranks`) per cell.
+
+    ``ranks_x``/``ranks_y`` are ``(cells, time)`` non-negative ints that order and tie each
+    series as its values do (any window of :func:`series_ranks` output qualifies); ``valid``
+    marks the pairs to use. Ranks of invalid pairs are ignored.
+    """
+    cells, steps = valid.shape
+    tau = np.full(cells, np.nan)
+    p_value = np.full(cells, np.nan)
+    n_pairs = valid.sum(axis=1, dtype=np.int64)
+    if steps < 2 or cells == 0:
+        return KendallResult(tau, p_value, n_pairs)
+    chunk_cells = max(1, int(chunk_cells))
+    for start in range(0, cells, chunk_cells):
+        part = slice(start, min(start + chunk_cells, cells))
+        counts = _pair_counts(ranks_x[part], ranks_y[part], valid[part])
+        tau[part], p_value[part] = _tau_and_p(n_pairs[part], *counts)
+    return KendallResult(tau, p_value, n_pairs)
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def as_pair_blocks(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two floating ``(cells, time)`` blocks of the same shape (a 1-D series is one cell).
+
+    Float32 and float64 input is kept as it is (no copy); anything else becomes float64.
+    """
+    x = np.asarray(x)
+    y = np.asarray(y)
+    x = x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
+    y = y if np.issubdtype(y.dtype, np.floating) else y.astype(np.float64)
+    if x.ndim == 1:
+        x = x[np.newaxis, :]
+    if y.ndim == 1:
+        y = y[np.newaxis, :]
+    if x.ndim != 2 or x.shape != y.shape:
+        raise InputError(
+            "The two series must be (cells, time) blocks of the same shape; "
+            f"got {np.shape(x)} and {np.shape(y)}."
+        )
+    return x, y
+
+
+def _tie_sums(ranks: np.ndarray, valid: np.ndarray, bins: int):
+    """Per cell: Σt(t−1)/2, Σt(t−1)(t−2), Σt(t−1)(2t+5) over groups of tied valid values."""
+    cells = ranks.shape[0]
+    flat = (np.arange(cells, dtype=np.int64)[:, None] * bins + ranks)[valid]
+    group_size = np.bincount(flat, minlength=cells * bins)
+    tied = np.flatnonzero(group_size > 1)
+    t = group_size[tied].astype(np.int64)
+    cell = tied // bins
+    tm1 = t * (t - 1)
+
+    def per_cell(weights: np.ndarray) -> np.ndarray:
+        # float64 sums of integers below 2**53 are exact
+        return np.rint(np.bincount(cell, weights=weights, minlength=cells)).astype(np.int64)
+
+    return per_cell(tm1 // 2), per_cell(tm1 * (t - 2)), per_cell(tm1 * (2 * t + 5))
+
+
+def _pair_counts(ranks_x: np.ndarray, ranks_y: np.ndarray, valid: np.ndarray):
+    """Discordant pairs, joint ties and per-variable tie sums for one chunk of cells."""
+    cells, steps = valid.shape
+    # one more than the largest rank, so that invalid pairs can be sent past every valid one
+    base = int(max(ranks_x.max(), ranks_y.max())) + 2
+    key_type = np.int32 if base * base < 2**31 else np.int64
+    key = ranks_x.astype(key_type) * base + ranks_y.astype(key_type)
+    key[~valid] = base * base - 1
+    key.sort(axis=1)
+    # joint ties: pairs with equal (x, y) sit next to each other once sorted
+    position = np.arange(steps, dtype=np.int64)
+    run_start = np.ones((cells, steps), dtype=bool)
+    run_start[:, 1:] = key[:, 1:] != key[:, :-1]
+    first_of_run = np.maximum.accumulate(np.where(run_start, position, 0), axis=1)
+    joint_ties = np.where(key < base * base - 1, position - first_of_run, 0).sum(axis=1)
+    # discordant pairs = inversions of the y ranks in (x, y) order
+    discordant = _count_inversions(key % base, top=base - 1)
+    x_ties = _tie_sums(ranks_x, valid, base)
+    y_ties = _tie_sums(ranks_y, valid, base)
+    return discordant, joint_ties, x_ties, y_ties
+
+
+#: Block length below which inversions are counted by direct comparison before merging.
+_DIRECT_BLOCK = 32
+
+
+def _count_inversions(sequence: np.ndarray, top: int) -> np.ndarray:
+    """Per row, the number of pairs i < j with ``sequence[i] > sequence[j]``.
+
+    Values lie in ``[0, top]``. Rows are padded with ``top`` to a power of two, cut into
+    blocks of ``_DIRECT_BLOCK`` whose inversions are counted by direct comparison, then merged
+    bottom-up on all rows at once: at each level the two sorted halves of every block are
+    merged by one sort of keys ``2·value + side``, and the positions of the right-hand
+    elements in the merged block tell how many left-hand elements are not greater than each.
+    """
+    cells, steps = sequence.shape
+    width = 1 << max(0, (steps - 1).bit_length())
+    value_type = np.int16 if 2 * top + 1 < 2**15 else np.int32
+    current = np.full((cells, width), top, dtype=value_type)
+    current[:, :steps] = sequence
+    inversions = np.zeros(cells, dtype=np.int64)
+    block = min(width, _DIRECT_BLOCK)
+    blocks = current.reshape(cells, width // block, block)
+    for i in range(block - 1):
+        later_smaller = blocks[:, :, i + 1 :] < blocks[:, :, i : i + 1]
+        inversions += np.count_nonzero(later_smaller.reshape(cells, -1), axis=1)
+    blocks.sort(axis=2)  # sorts ``current`` in place, block by block
+    half = block
+    while half < width:
+        count = width // (2 * half)
+        side = np.tile(np.repeat(np.array([0, 1], dtype=value_type), half), count)
+        merged = ((current << 1) | side).reshape(cells, count, 2 * half)
+        merged.sort(axis=2)
+        merged = merged.reshape(cells, width)
+        position = np.tile(np.arange(2 * half, dtype=value_type), count)
+        right_positions = ((merged & 1) * position).sum(axis=1, dtype=np.int64)
+        per_block = half * half + half * (half - 1) // 2
+        inversions += count * per_block - right_positions
+        current = merged >> 1
+        half *= 2
+    return inversions
+
+
+def _tau_and_p(n, discordant, joint_ties, x_ties, y_ties):
+    """τ-b and scipy's two-sided ``method="auto"`` p-value from pair counts (int64 arrays)."""
+    x_tie, x0, x1 = x_ties
+    y_tie, y0, y1 = y_ties
+    total = n * (n - 1) // 2
+    defined = (n >= 2) & (x_tie < total) & (y_tie < total)
+    con_minus_dis = total - x_tie - y_tie + joint_ties - 2 * discordant
+    tau = np.full(n.shape, np.nan)
+    p_value = np.full(n.shape, np.nan)
+    if not defined.any():
+        return tau, p_value
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw = (
+            con_minus_dis.astype(np.float64)
+            / np.sqrt((total - x_tie).astype(np.float64))
+            / np.sqrt((total - y_tie).astype(np.float64))
+        )
+        tau[defined] = np.clip(raw[defined], -1.0, 1.0)
+        no_ties = (x_tie == 0) & (y_tie == 0)
+        smaller_tail = np.minimum(discordant, total - discordant)
+        exact = defined & no_ties & ((n <= EXACT_MAX_PAIRS) | (smaller_tail <= 1))
+        asymptotic = defined & ~exact
+        size = n.astype(np.float64)
+        m = size * (size - 1.0)
+        variance = (
+            (m * (2 * size + 5) - x1 - y1) / 18
+            + (2 * x_tie * y_tie) / m
+            + (x0 * y0) / (9 * m * (size - 2))
+        )
+        z = con_minus_dis / np.sqrt(variance)
+        p_value[asymptotic] = 2 * special.ndtr(-np.abs(z[asymptotic]))
+    for i in np.flatnonzero(exact):
+        p_value[i] = _exact_p_value(int(n[i]), int(total[i] - discordant[i]))
+    return tau, p_value
+
+
+def _exact_p_value(n: int, concordant: int) -> float:
+    """Two-sided exact p-value of Kendall's test without ties (scipy's ``_kendall_p_exact``)."""
+    total = n * (n - 1) // 2
+    c = min(concordant, total - concordant)
+    if n <= 2:
+        return 1.0
+    if c == 0:
+        prob = 2.0 / math.factorial(n) if n < 171 else 0.0
+    elif c == 1:
+        prob = 2.0 / math.factorial(n - 1) if n < 172 else 0.0
+    elif 4 * c == n * (n - 1):
+        prob = 1.0
+    else:
+        prob = 2.0 * _exact_cdf(n)[c]
+    return float(min(max(prob, 0.0), 1.0))
+
+
+@lru_cache(maxsize=None)
+def _exact_cdf(n: int) -> np.ndarray:
+    """P(concordant ≤ c) for c = 0 … n(n−1)/2 under independence, no ties (Mahonian numbers)."""
+    counts = [1]
+    for j in range(2, n + 1):  # multiply the generating function by 1 + q + … + q^(j−1)
+        grown = [0] * (len(counts) + j - 1)
+        running = 0
+        for k in range(len(grown)):
+            running += counts[k] if k < len(counts) else 0
+            running -= counts[k - j] if 0 <= k - j < len(counts) else 0
+            grown[k] = running
+        counts = grown
+    denominator = math.factorial(n)
+    cumulative = 0
+    cdf = np.empty(len(counts))
+    for k, count in enumerate(counts):
+        cumulative += count
+        cdf[k] = cumulative / denominator  # exact rational rounded once to float64
+    return cdf
