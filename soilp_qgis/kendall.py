@@ -16,9 +16,10 @@ pairs, give NaN for τ and p.
 
 How: every series is turned into integer ranks once; concordant minus discordant comes
 from the number of inversions of the y ranks after ordering the pairs by (x, y) — Knight's
-algorithm — counted with a bottom-up merge sort that runs on all cells of a chunk at once
-(O(n log² n) per cell); tie counts come from ``numpy.bincount``. Memory is bounded by
-processing at most ``chunk_cells`` cells at a time.
+algorithm — counted by direct comparison inside blocks of 32 steps and a bottom-up merge
+sort above them, on all cells of a chunk at once; tie counts come from ``numpy.bincount``.
+Memory is bounded by processing at most ``chunk_cells`` cells at a time. Exact p-values use
+the null distribution of the concordant count (Mahonian numbers, computed once per n).
 """
 
 from __future__ import annotations
@@ -284,26 +285,30 @@ def _tau_and_p(n, discordant, joint_ties, x_ties, y_ties):
         )
         z = con_minus_dis / np.sqrt(variance)
         p_value[asymptotic] = 2 * special.ndtr(-np.abs(z[asymptotic]))
-    for i in np.flatnonzero(exact):
-        p_value[i] = _exact_p_value(int(n[i]), int(total[i] - discordant[i]))
+    for size_exact in np.unique(n[exact]):
+        cells = exact & (n == size_exact)
+        p_value[cells] = _exact_p_values(int(size_exact), total[cells] - discordant[cells])
     return tau, p_value
 
 
-def _exact_p_value(n: int, concordant: int) -> float:
-    """Two-sided exact p-value of Kendall's test without ties (scipy's ``_kendall_p_exact``)."""
+def _exact_p_values(n: int, concordant: np.ndarray) -> np.ndarray:
+    """Two-sided exact p-values of Kendall's test without ties for series of length ``n``.
+
+    The same cases as scipy's ``_kendall_p_exact``: closed forms when no pair or one pair is
+    on the smaller side (any n), the exact null distribution otherwise (n ≤ 33 here).
+    """
     total = n * (n - 1) // 2
-    c = min(concordant, total - concordant)
+    smaller = np.minimum(concordant, total - concordant)
     if n <= 2:
-        return 1.0
-    if c == 0:
-        prob = 2.0 / math.factorial(n) if n < 171 else 0.0
-    elif c == 1:
-        prob = 2.0 / math.factorial(n - 1) if n < 172 else 0.0
-    elif 4 * c == n * (n - 1):
-        prob = 1.0
-    else:
-        prob = 2.0 * _exact_cdf(n)[c]
-    return float(min(max(prob, 0.0), 1.0))
+        return np.ones(smaller.shape)
+    none_side = 2.0 / math.factorial(n) if n < 171 else 0.0
+    one_side = 2.0 / math.factorial(n - 1) if n < 172 else 0.0
+    prob = np.where(smaller == 0, none_side, one_side)
+    general = smaller > 1
+    if general.any():
+        prob[general] = 2.0 * _exact_cdf(n)[smaller[general]]
+    prob[4 * smaller == n * (n - 1)] = 1.0
+    return np.clip(prob, 0.0, 1.0)
 
 
 @lru_cache(maxsize=None)
