@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from soilp_qgis.errors import InputError
+from soilp_qgis.tables import status_code
 
 __all__ = [
     "COEFFICIENT_NAMES",
@@ -35,9 +36,11 @@ __all__ = [
     "DEFAULT_ALPHA_GRID",
     "RidgeControl",
     "ridge_control",
+    "ridge_control_block",
     "control_weights",
     "dominant_class",
     "dominant_class_table",
+    "dominant_class_shares",
 ]
 
 #: Column order of :attr:`RidgeControl.coefficients` (standardised coefficients).
@@ -52,7 +55,11 @@ DOMINANT_NODATA = 255
 DEFAULT_ALPHA_GRID = np.logspace(-3.0, 3.0, 25)
 
 # Per-cell status codes (resources/status_codes.json).
-_FITTED, _NO_DATA, _TOO_FEW, _CONSTANT, _FIT_FAILED = 0, 1, 2, 3, 5
+_FITTED = status_code("fitted")
+_NO_DATA = status_code("no_data")
+_TOO_FEW = status_code("too_few_values")
+_CONSTANT = status_code("constant_series")
+_FIT_FAILED = status_code("fit_failed")
 # Dominant class for weight column j (frequency, volume, ET).
 _CLASS_OF_WEIGHT = np.array([2, 1, 3], dtype=np.uint8)
 
@@ -117,7 +124,7 @@ def ridge_control(
         raise InputError(f"MIN_OBSERVATIONS must be at least 3, got {min_observations}")
     if alpha is not None and not (np.isfinite(alpha) and alpha >= 0):
         raise InputError(f"ALPHA must be a finite number >= 0 (or empty for automatic), got {alpha}")
-    grid = DEFAULT_ALPHA_GRID if alpha_grid is None else np.asarray(alpha_grid, dtype=np.float64)
+    grid = DEFAULT_ALPHA_GRID if alpha_grid is None else np.sort(np.asarray(alpha_grid, dtype=np.float64))
     if alpha is None and (grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid) & (grid > 0))):
         raise InputError("alpha grid must be a non-empty list of finite positive penalties")
 
@@ -140,6 +147,32 @@ def ridge_control(
     return out
 
 
+def ridge_control_block(blocks: dict[str, np.ndarray], **options) -> dict[str, np.ndarray]:
+    """Block function for the block executor: :func:`ridge_control` on named ``(cells, time)`` inputs.
+
+    ``blocks`` holds ``soil_moisture``, ``precip_frequency``, ``precip_volume``,
+    ``evapotranspiration`` and optionally ``air_temperature``; ``options`` are
+    :func:`ridge_control`'s keyword arguments. Returns ``coefficients`` (cells, 4), ``alpha``,
+    ``weights`` (cells, 3), ``dominant`` and ``status`` (uint8). Cells the executor skips should
+    get status 1 (no data) and dominant :data:`DOMINANT_NODATA`.
+    """
+    result = ridge_control(
+        blocks["soil_moisture"],
+        blocks["precip_frequency"],
+        blocks["precip_volume"],
+        blocks["evapotranspiration"],
+        blocks.get("air_temperature"),
+        **options,
+    )
+    return {
+        "coefficients": result.coefficients,
+        "alpha": result.alpha,
+        "weights": result.weights,
+        "dominant": result.dominant,
+        "status": result.status,
+    }
+
+
 def _fit_chunk(arrays, alpha, grid, min_observations, out: RidgeControl, rows: slice) -> None:
     """Fit one chunk of cells and write its results into ``out[rows]``."""
     data = np.stack([np.asarray(a, dtype=np.float64) for a in arrays])  # (k, c, t)
@@ -147,11 +180,13 @@ def _fit_chunk(arrays, alpha, grid, min_observations, out: RidgeControl, rows: s
     n = valid.sum(axis=1)
     status = np.where(n == 0, _NO_DATA, np.where(n < min_observations, _TOO_FEW, _FITTED)).astype(np.uint8)
 
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         data = np.where(valid, data, 0.0)
         mean = data.sum(axis=2) / n  # (k, c)
         centred = np.where(valid, data - mean[:, :, None], 0.0)
         std = np.sqrt((centred * centred).sum(axis=2) / n)
+    overflow = ~np.all(np.isfinite(std) & np.isfinite(mean), axis=0)  # values beyond float64's range
+    status[(status == _FITTED) & overflow] = _FIT_FAILED
     constant = np.any(std <= 1e-10 * np.abs(mean), axis=0)
     status[(status == _FITTED) & constant] = _CONSTANT
 
@@ -254,9 +289,18 @@ def dominant_class_table(dominant: np.ndarray, ecoregions: np.ndarray | None = N
             groups.append((str(int(code)), has_code & (eco == code)))
     rows = []
     for name, members in groups:
-        sel = dom[members & (dom != DOMINANT_NODATA)]
-        row: dict = {"ecoregion": name, "valid_cells": int(sel.size)}
-        for code, label in DOMINANT_CLASSES.items():
-            row[f"{label}_share"] = float(np.mean(sel == code)) if sel.size else float("nan")
+        row: dict = {"ecoregion": name, "valid_cells": int(np.count_nonzero(dom[members] != DOMINANT_NODATA))}
+        shares = dominant_class_shares(dom[members])
+        row.update({f"{label}_share": shares[code] for code, label in DOMINANT_CLASSES.items()})
         rows.append(row)
     return rows
+
+
+def dominant_class_shares(dominant: np.ndarray) -> dict[int, float]:
+    """Fraction of the valid cells (not :data:`DOMINANT_NODATA`) in each dominant class code 0-3;
+    NaN for every class when there is no valid cell. The mapping :func:`ternary_legend_png` takes."""
+    dom = np.asarray(dominant).ravel()
+    valid = dom[dom != DOMINANT_NODATA]
+    if valid.size == 0:
+        return {code: float("nan") for code in DOMINANT_CLASSES}
+    return {code: float(np.mean(valid == code)) for code in DOMINANT_CLASSES}

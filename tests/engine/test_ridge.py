@@ -9,8 +9,10 @@ from soilp_qgis.ridge import (
     DOMINANT_NODATA,
     control_weights,
     dominant_class,
+    dominant_class_shares,
     dominant_class_table,
     ridge_control,
+    ridge_control_block,
 )
 
 
@@ -176,6 +178,10 @@ def test_fit_failed_when_unpenalised_predictors_are_collinear():
     result = ridge_control(sm, freq, vol, et, alpha=0.0)
     np.testing.assert_array_equal(result.status, [5, 0])
     assert np.all(np.isnan(result.coefficients[0])) and result.dominant[0] == DOMINANT_NODATA
+    # values whose sums overflow float64 cannot be standardised
+    huge = et.copy()
+    huge[1] = 1e307 * (1.5 + rng.random(30))
+    assert ridge_control(sm, freq, vol, huge, alpha=1.0).status[1] == 5
     # with a penalty the collinear cell has a unique fit, equal to scikit-learn's
     penalised = ridge_control(sm, freq, vol, et, alpha=1.0)
     x, y = _standardised_cell([sm, freq, vol, et], 0)
@@ -208,3 +214,18 @@ def test_dominant_class_table_shares():
     assert eco13["mixed_share"] == 0.0
     only_all = dominant_class_table(dominant)
     assert only_all == [overall]
+    assert dominant_class_shares(dominant) == pytest.approx({0: 1 / 8, 1: 3 / 8, 2: 1 / 8, 3: 3 / 8})
+    empty = dominant_class_table(np.full(3, DOMINANT_NODATA, dtype=np.uint8))[0]
+    assert empty["valid_cells"] == 0 and np.isnan(empty["volume_share"])
+
+
+def test_block_function_reads_named_inputs():
+    rng = np.random.default_rng(8)
+    sm, freq, vol, et = _simulated(rng, cells=4, steps=30, with_temperature=False)
+    blocks = {"soil_moisture": sm, "precip_frequency": freq, "precip_volume": vol, "evapotranspiration": et}
+    out = ridge_control_block(blocks, alpha=2.0, strong_control=0.6)
+    assert set(out) == {"coefficients", "alpha", "weights", "dominant", "status"}
+    for cell in range(4):
+        x, y = _standardised_cell([sm, freq, vol, et], cell)
+        np.testing.assert_allclose(out["coefficients"][cell, :3], Ridge(alpha=2.0).fit(x, y).coef_, atol=1e-8)
+    np.testing.assert_array_equal(out["dominant"], dominant_class(out["weights"], 0.6))
