@@ -798,7 +798,7 @@ class RasterWriter:
         self._tmp = Path(tmp)
         profile = dict(driver="GTiff", width=grid.width, height=grid.height, count=self.count,
                        dtype=self.dtype.name, crs=grid.crs, transform=grid.transform,
-                       nodata=nodata, compress="deflate", zlevel=6,
+                       nodata=nodata, compress="deflate", zlevel=3,
                        predictor=2 if _is_integer(self.dtype) else 3, tiled=True,
                        blockxsize=_block_size(grid.width), blockysize=_block_size(grid.height),
                        interleave="band", bigtiff="IF_SAFER")

@@ -163,3 +163,17 @@ def test_real_stack_survives_a_geotiff_round_trip(tmp_path):
     check_stacks_match(info, back)
     assert back.units == "mm month-1"
     np.testing.assert_array_equal(read_stack(back), data)
+
+
+def test_gdal_translated_netcdf_geotiff_reads_like_the_netcdf(tmp_path):
+    """A GeoTIFF made by GDAL from the NetCDF (dates only in NETCDF_DIM_time band tags) gives the
+    same stack as reading the NetCDF itself; GDAL's netCDF driver is an independent reader."""
+    import rasterio.shutil
+
+    tif = tmp_path / "cru_pr.tif"
+    rasterio.shutil.copy(f'NETCDF:"{CRU}":pr', tif, driver="GTiff")
+    from_tif = read_stack_info(tif, name="PRECIPITATION")
+    from_nc = read_stack_info(CRU, "pr", name="PRECIPITATION")
+    check_stacks_match(from_tif, from_nc)
+    assert from_tif.units == "mm month-1"
+    np.testing.assert_array_equal(read_stack(from_tif), read_stack(from_nc))

@@ -443,3 +443,25 @@ def test_stack_info_from_paths_match_after_round_trip(tmp_path):
     b = write_stack(tmp_path / "sm.tif", _planted(seed=2), grid, MONTHS, "monthly", "m3 m-3")
     check_stacks_match(read_stack_info(a, name="PRECIPITATION"),
                        read_stack_info(b, name="SOIL_MOISTURE"))
+
+
+def test_netcdf_time_last_with_a_single_level_dimension(tmp_path):
+    truth = np.random.default_rng(9).normal(size=(2, 3, 1, 4)).astype(np.float32)  # lat, lon, depth, time
+    path = tmp_path / "tl.nc"
+    with netCDF4.Dataset(path, "w") as ds:
+        for dim, size in (("lat", 2), ("lon", 3), ("depth", 1), ("time", 4)):
+            ds.createDimension(dim, size)
+        ds.createVariable("lat", "f8", ("lat",))[:] = [60.5, 59.5]
+        ds.createVariable("lon", "f8", ("lon",))[:] = [100.5, 101.5, 102.5]
+        t = ds.createVariable("time", "f8", ("time",))
+        t.units, t.calendar = "hours since 2010-03-01 12:00", "gregorian"
+        t[:] = [0, 24, 48, 72]
+        v = ds.createVariable("swc", "f4", ("lat", "lon", "depth", "time"))
+        v.units = "%"
+        v[:] = truth
+    info = read_stack_info(path)
+    assert info.time_scale == "daily"
+    np.testing.assert_array_equal(info.dates, np.arange(np.datetime64("2010-03-01"),
+                                                        np.datetime64("2010-03-05")))
+    assert info.grid.transform == Affine(1.0, 0, 100.0, 0, -1.0, 61.0)
+    np.testing.assert_array_equal(read_stack(info), np.moveaxis(truth[:, :, 0, :], -1, 0))
