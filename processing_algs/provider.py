@@ -9,12 +9,14 @@ from qgis.PyQt.QtGui import QIcon
 
 from . import engine
 from .check_engine import CheckEngineAlgorithm
+from .lagged_dependence import LaggedDependenceAlgorithm
 
 MODELS_DIR = engine.PLUGIN_DIR / "resources" / "models"
 ICON_PATH = engine.PLUGIN_DIR / "resources" / "icons" / "soilp.svg"
 
 ALGORITHMS = [
     CheckEngineAlgorithm,
+    LaggedDependenceAlgorithm,
 ]
 
 

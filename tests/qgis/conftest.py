@@ -63,3 +63,46 @@ def json_results(completed: subprocess.CompletedProcess) -> dict:
     """The JSON document qgis_process --json printed (after any log lines)."""
     text = completed.stdout
     return json.loads(text[text.index("{"):])
+
+
+def write_stack_with_gdal(path: Path, values, dates, west: float = 0.0, north: float = 10.0,
+                          cell: float = 1.0, nodata: float = -9999.0) -> Path:
+    """A time stack written with QGIS's own GDAL bindings (independent of the engine's writer):
+    band i = step i, band description = ISO date, time_scale metadata."""
+    import numpy as np
+    from osgeo import gdal, osr
+
+    values = np.asarray(values, dtype="float32")
+    steps, rows, cols = values.shape
+    dataset = gdal.GetDriverByName("GTiff").Create(str(path), cols, rows, steps, gdal.GDT_Float32)
+    dataset.SetGeoTransform((west, cell, 0.0, north, 0.0, -cell))
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(4326)
+    dataset.SetProjection(srs.ExportToWkt())
+    dataset.SetMetadataItem("time_scale", "monthly")
+    for i in range(steps):
+        band = dataset.GetRasterBand(i + 1)
+        band.SetDescription(str(dates[i]))
+        band.SetNoDataValue(nodata)
+        band.WriteArray(np.where(np.isnan(values[i]), nodata, values[i]))
+    dataset.FlushCache()
+    dataset = None
+    return path
+
+
+def read_with_gdal(path, band: int = 1):
+    """A band as a float array with nodata as NaN."""
+    import numpy as np
+    from osgeo import gdal
+
+    dataset = gdal.Open(str(path))
+    raster_band = dataset.GetRasterBand(band)
+    values = raster_band.ReadAsArray().astype("float64")
+    nodata = raster_band.GetNoDataValue()
+    if nodata is not None:
+        values[values == nodata] = np.nan
+    return values
+
+
+def monthly_dates(first_year: int, years: int) -> list[str]:
+    return [f"{first_year + i // 12}-{i % 12 + 1:02d}-01" for i in range(12 * years)]

@@ -1,0 +1,51 @@
+"""Lagged dependence: how many months soil moisture lags behind precipitation."""
+
+from qgis.core import QgsProcessingParameterNumber
+
+from . import parameters
+from .base import SoilpAlgorithm, described
+
+
+class LaggedDependenceAlgorithm(SoilpAlgorithm):
+    ALGORITHM_ID = "laggeddependence"
+    DISPLAY_NAME = "Lagged dependence"
+    GROUP_ID = "dependence"
+    GROUP = "Dependence"
+    STEP = "lagged_dependence"
+    ICON = "lagged_dependence.svg"
+    HELP = (
+        "Kendall's τ-b between precipitation at time t and soil moisture at t + k, for k = 0 … "
+        "MAX_LAG time steps, per cell, and the lag where the dependence is strongest (largest "
+        "|τ|; the smallest such lag on ties) — the paper's lagged correlation analysis (section "
+        "2.2.1, fig. S2). Only the steps where both values are valid count; a cell gets a τ at a "
+        "lag when it has at least MIN_OBSERVATIONS valid pairs there."
+    )
+
+    def define_parameters(self):
+        return [
+            parameters.time_stack("PRECIPITATION", "Precipitation time stack",
+                                  "Precipitation (e.g. monthly volume in mm)."),
+            parameters.time_stack("SOIL_MOISTURE", "Soil moisture time stack",
+                                  "Soil moisture of one layer (m³/m³), on the same grid and dates."),
+            described(QgsProcessingParameterNumber(
+                "MAX_LAG", "Maximum lag (time steps)", QgsProcessingParameterNumber.Integer,
+                defaultValue=12, minValue=0, maxValue=120),
+                "The largest lag k tried, in time steps of the stacks (months for monthly "
+                "stacks; the paper uses 0–12 months)."),
+            parameters.min_observations(15),
+            parameters.processes(),
+            parameters.raster_output(
+                "OUTPUT_TAU_BY_LAG", "Kendall's τ by lag",
+                "One band per lag: band k + 1 is τ-b between precipitation at t and soil "
+                "moisture at t + k."),
+            parameters.raster_output(
+                "OUTPUT_OPTIMAL_LAG", "Optimal lag",
+                "The lag (time steps) with the largest |τ| (Byte, 255 = nodata)."),
+            parameters.raster_output(
+                "OUTPUT_TAU_AT_OPTIMAL_LAG", "Kendall's τ at the optimal lag",
+                "The signed τ at the optimal lag."),
+            parameters.raster_output(
+                "OUTPUT_STATUS", "Status per cell",
+                "Why a cell is empty: 1 no data, 2 too few values, 3 constant series.",
+                optional=True),
+        ]
