@@ -281,7 +281,7 @@ def _cf_to_dates(values: np.ndarray, units: str, calendar: str, what: str) -> np
                                  only_use_cftime_datetimes=True)
     except Exception as exc:
         raise InputError(f"{what}: cannot decode the time axis (units {units!r}, "
-                         f"calendar {calendar!r}): {exc}") from exc
+                         f"calendar {calendar!r}): {_short(exc)}") from exc
     out = np.empty(len(stamps), dtype="datetime64[D]")
     for i, stamp in enumerate(np.ravel(stamps)):
         try:
@@ -499,7 +499,7 @@ def _regular_axis(values: np.ndarray, what: str, axis_name: str) -> tuple[float,
     return _clean(lowest - size / 2), size, bool(step < 0)
 
 
-def _netcdf_crs(ds, da) -> CRS:
+def _netcdf_crs(ds, da, what: str) -> CRS:
     name = da.attrs.get("grid_mapping")
     gm = ds[name].attrs if name and name in ds.variables else {}
     for key in ("crs_wkt", "spatial_ref"):
@@ -512,7 +512,8 @@ def _netcdf_crs(ds, da) -> CRS:
 
             return CRS.from_wkt(pyproj.CRS.from_cf(dict(gm)).to_wkt())
         except Exception as exc:
-            raise InputError(f"cannot read the grid mapping {mapping!r}: {_short(exc)}") from exc
+            raise InputError(f"{what}: cannot read the grid mapping {mapping!r} "
+                             f"({_short(exc)})") from exc
     # Plain latitude/longitude (ERA5's sphere included) is taken as WGS 84 longitude/latitude.
     return CRS.from_epsg(4326)
 
@@ -553,8 +554,7 @@ def _netcdf_info(path: str, variable: str | None) -> StackInfo:
         north = _clean(south + dy * height)
         # Ascending latitude (south first) must be flipped to come out north-up.
         flip_rows = not flip_rows_south_first
-        flip_cols = flip_cols
-        grid = Grid(_netcdf_crs(ds, da), Affine(dx, 0.0, west, 0.0, -dy, north), width, height)
+        grid = Grid(_netcdf_crs(ds, da, what), Affine(dx, 0.0, west, 0.0, -dy, north), width, height)
 
         time_name = dims["T"]
         if time_name not in ds.variables:
