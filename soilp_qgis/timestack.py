@@ -33,6 +33,8 @@ from rasterio.windows import Window
 from .errors import InputError, StackMismatchError
 from .seasons import TIME_SCALES, period_start
 
+#: Tile edge of the GeoTIFFs written here; blocks aligned to it decompress each tile once.
+TILE_SIZE = 256
 NETCDF_SUFFIXES = (".nc", ".nc4", ".netcdf", ".cdf", ".h5", ".hdf5", ".he5")
 
 # ------------------------------------------------------------------------------------------------
@@ -759,7 +761,7 @@ def check_stacks_match(*infos: StackInfo, check_time: bool = True) -> None:
 # ------------------------------------------------------------------------------------------------
 
 def _block_size(n: int) -> int:
-    return 256 if n >= 256 else max(16, int(math.ceil(n / 16.0)) * 16)
+    return TILE_SIZE if n >= TILE_SIZE else max(16, int(math.ceil(n / 16.0)) * 16)
 
 
 def _is_integer(dtype: np.dtype) -> bool:
@@ -991,7 +993,7 @@ def read_raster(path: str | os.PathLike, window: Window | None = None) -> tuple[
 
 
 __all__ = [
-    "Grid", "StackInfo", "RasterWriter", "Window", "check_stacks_match", "format_date",
+    "TILE_SIZE", "Grid", "StackInfo", "RasterWriter", "Window", "check_stacks_match", "format_date",
     "infer_time_scale", "open_stack_writer", "parse_date", "read_raster", "read_stack",
     "read_stack_info", "write_raster", "write_stack",
 ]
