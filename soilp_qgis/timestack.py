@@ -793,8 +793,11 @@ class RasterWriter:
         self._samples: list[np.ndarray] = []
         self._done = False
         folder = self.path.parent if str(self.path.parent) else Path(".")
-        if not folder.is_dir():
-            raise InputError(f"{self.path}: the output folder {folder} does not exist")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot create the output folder {folder} "
+                             f"({exc.strerror})") from None
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".partial.tif", dir=folder)
         os.close(fd)
         self._tmp = Path(tmp)

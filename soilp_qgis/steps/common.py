@@ -110,6 +110,7 @@ def summarise_by_ecoregion(codes: Optional[np.ndarray], valid: np.ndarray,
 def write_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]]) -> Path:
     """Write rows (dicts with the same keys) as CSV, atomically; floats with 6 significant digits."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     columns = list(rows[0].keys()) if rows else []
     with open(tmp, "w", newline="", encoding="utf-8") as handle:
