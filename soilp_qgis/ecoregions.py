@@ -223,14 +223,13 @@ def ecoregion_totals(data: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, n
     inside = flat_codes > 0
     ecoregions, index = np.unique(flat_codes[inside], return_inverse=True)
     values = values[:, inside]
-    valid = np.isfinite(values)
     n_regions = ecoregions.size
-    slot = (index[np.newaxis, :] + n_regions * np.arange(n_time)[:, np.newaxis]).reshape(-1)
-    size = n_regions * n_time
-    sums = np.bincount(slot, weights=np.where(valid, values, 0.0).reshape(-1).astype(np.float64),
-                       minlength=size).reshape(n_time, n_regions).T
-    counts = np.bincount(slot, weights=valid.reshape(-1), minlength=size)
-    counts = counts.reshape(n_time, n_regions).T.astype(np.int64)
+    sums = np.zeros((n_regions, n_time))
+    counts = np.zeros((n_regions, n_time), dtype=np.int64)
+    for t in range(n_time):  # one bincount per step keeps memory at one step's cells
+        valid = np.isfinite(values[t])
+        sums[:, t] = np.bincount(index[valid], weights=values[t][valid], minlength=n_regions)
+        counts[:, t] = np.bincount(index[valid], minlength=n_regions)
     return ecoregions.astype(np.int64), sums, counts
 
 

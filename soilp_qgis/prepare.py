@@ -114,17 +114,17 @@ def aggregate_time(data: np.ndarray, dates, source_scale: str, scale: str, stati
     first_step = np.flatnonzero(np.r_[True, np.diff(period_of_step) > 0])
     run_period = period_of_step[first_step]
     valid = np.isfinite(data)
-    n_valid = np.add.reduceat(valid.astype(np.int32), first_step, axis=-1)
+    n_valid = np.add.reduceat(valid, first_step, axis=-1, dtype=np.int32)
     n_expected = expected[run_period]
     if statistic in ("min", "max"):
         reduce = np.fmin if statistic == "min" else np.fmax  # fmin/fmax skip NaN
         value = reduce.reduceat(data, first_step, axis=-1).astype(np.float64)
     else:
         if statistic == "wet_day_count":
-            counted = (data >= wet_day_threshold).astype(np.int32)  # NaN compares False
+            counted = data >= wet_day_threshold  # NaN compares False
         else:
-            counted = np.where(valid, data, 0.0).astype(np.float64)
-        total = np.add.reduceat(counted, first_step, axis=-1).astype(np.float64)
+            counted = np.where(valid, data, 0)
+        total = np.add.reduceat(counted, first_step, axis=-1, dtype=np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             if statistic == "mean":
                 value = total / n_valid

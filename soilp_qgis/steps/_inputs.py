@@ -1,23 +1,16 @@
-"""Small helpers the preparation steps share: parameters, stack names, reference grids."""
+"""Helpers the preparation steps share beyond ``steps/common.py``: numbers, a single input stack
+named by its parameter and file, reference grids."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from rasterio.windows import Window
 
 from ..errors import InputError
 from ..timestack import Grid, StackInfo, read_raster, read_stack_info
-
-
-def required(params: dict, key: str) -> Any:
-    """The value of parameter ``key`` (lower-case, as the plugin sends it); an error if unset."""
-    value = params.get(key)
-    if value is None or value == "":
-        raise InputError(f"parameter {key.upper()} is required")
-    return value
+from .common import required
 
 
 def number(params: dict, key: str, default: float) -> float:
@@ -31,16 +24,13 @@ def number(params: dict, key: str, default: float) -> float:
         raise InputError(f"parameter {key.upper()} must be a number; got {value!r}") from None
 
 
-def stack_name(info: StackInfo) -> str:
-    """How a stack is named in messages: its file name, with the NetCDF variable if any."""
-    name = Path(info.path).name
-    return f"{name}:{info.variable}" if info.variable else name
-
-
-def open_stack(params: dict, key: str = "input") -> tuple[StackInfo, str]:
-    """The time stack of parameter ``key`` (``path`` or ``file.nc:variable``) and its name."""
+def open_stack(params: dict, key: str = "input") -> StackInfo:
+    """The time stack of parameter ``key`` (``path`` or ``file.nc:variable``), named in messages
+    by the parameter and the file: ``INPUT (rr_2000.nc:rr)``."""
     info = read_stack_info(str(required(params, key)), variable=params.get("variable") or None)
-    return info, stack_name(info)
+    file_name = Path(info.path).name + (f":{info.variable}" if info.variable else "")
+    info.name = f"{key.upper()} ({file_name})"
+    return info
 
 
 def reference_grid(path: str | os.PathLike) -> Grid:

@@ -18,7 +18,8 @@ from ..prepare import aggregate_time as aggregate
 from ..protocol import Reporter
 from ..seasons import period_label
 from ..timestack import format_date, write_stack
-from ._inputs import number, open_stack, required
+from ._inputs import number, open_stack
+from .common import processes, required
 
 #: the unit word of one period of each time scale, for rates such as ``mm month-1``
 PERIOD_WORD = {"daily": "day", "monthly": "month", "seasonal": "season", "annual": "year"}
@@ -43,7 +44,8 @@ def _aggregate_block(blocks: dict, **options) -> dict:
 
 def aggregate_time(params: dict, report: Reporter) -> dict:
     """Aggregate the ``input`` stack to ``scale`` with ``statistic``; write ``output``."""
-    info, name = open_stack(params)
+    info = open_stack(params)
+    name = info.name
     output = str(required(params, "output"))
     options = dict(dates=info.dates, source_scale=info.time_scale,
                    scale=str(params.get("scale") or "monthly"),
@@ -58,7 +60,7 @@ def aggregate_time(params: dict, report: Reporter) -> dict:
         report.info(f"left out {plan.dropped.size} incomplete {scale} period(s) at the ends: "
                     + ", ".join(period_label(d, scale) for d in plan.dropped))
 
-    executor = BlockExecutor(processes=params.get("processes"))
+    executor = BlockExecutor(processes=processes(params))
     values = executor.run(partial(_aggregate_block, **options), {"input": BlockInput(info)},
                           {"values": OutputSpec(bands=plan.dates.size)},
                           report.sub(0.0, 0.95))["values"]

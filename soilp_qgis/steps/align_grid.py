@@ -18,7 +18,8 @@ from ..errors import InputError
 from ..prepare import align_to_grid, resampling_method
 from ..protocol import Reporter
 from ..timestack import Grid, StackInfo, open_stack_writer, read_stack
-from ._inputs import open_stack, reference_grid, required
+from ._inputs import open_stack, reference_grid
+from .common import required
 
 #: source cells read beyond a strip's footprint on each side (covers bilinear kernels, edges)
 MARGIN = 2
@@ -65,7 +66,8 @@ def align_stack(info: StackInfo, target: Grid, resampling: str, writer,
 
 def align_grid(params: dict, report: Reporter) -> dict:
     """Resample ``input`` onto the grid of ``reference`` with ``resampling``; write ``output``."""
-    info, name = open_stack(params)
+    info = open_stack(params)
+    name = info.name
     reference = str(required(params, "reference"))
     output = str(required(params, "output"))
     resampling = resampling_method(params.get("resampling") or "average")

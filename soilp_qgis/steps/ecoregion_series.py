@@ -1,63 +1,39 @@
 """``ecoregion_series``: mean of a time stack over each ecoregion at each date (soilp:ecoregionseries).
 
-Parameters: ``input`` (time stack), ``ecoregions`` (integer raster on the stack's grid, or a
-polygon layer rasterized by ``field``, default ``BIOME``), ``output`` (CSV with the columns
-``ecoregion, date, mean, valid_cells``). The mean is over the ecoregion's cells with a value at
-that date (unweighted); it is empty where none has one.
+Parameters: ``input`` (time stack), ``ecoregions`` (polygon layer, rasterized onto the stack's
+grid by ``field``, default ``BIOME``) or ``ecoregions_raster`` (integer raster on the stack's grid),
+``output`` (CSV with the columns ``ecoregion, date, mean, valid_cells``). The mean is over the
+ecoregion's cells with a value at that date (unweighted); ``nan`` where none has one.
 """
 
 from __future__ import annotations
 
-import csv
-import os
-import tempfile
-from pathlib import Path
-
 import numpy as np
 
 from ..blocks import plan_blocks
-from ..ecoregions import EcoregionSeries, ecoregion_totals, load_ecoregions, series_from_totals
+from ..ecoregions import ecoregion_totals, series_from_totals
 from ..errors import InputError
 from ..protocol import Reporter
 from ..timestack import read_stack
-from ._inputs import open_stack, required
+from ._inputs import open_stack
+from .common import ecoregion_codes, required, write_csv
 
-COLUMNS = ("ecoregion", "date", "mean", "valid_cells")
-#: cells per block read: a block holds time × cells float32 values
+#: float32 values read per block (time × cells)
 BLOCK_VALUES = 32 * 1024 * 1024
 
 
-def write_series_csv(path: str | os.PathLike, series: EcoregionSeries) -> Path:
-    """Write the rows as CSV (``ecoregion, date, mean, valid_cells``; empty mean = no value)."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise InputError(f"{path}: the output folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".partial.csv", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(COLUMNS)
-            for code, date, mean, count in zip(*series):
-                writer.writerow([int(code), str(date), "" if np.isnan(mean) else repr(float(mean)),
-                                 int(count)])
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def ecoregion_series(params: dict, report: Reporter) -> dict:
-    """Mean of ``input`` over each ecoregion of ``ecoregions`` per date; write ``output`` (CSV)."""
-    info, name = open_stack(params)
+    """Mean of ``input`` over each ecoregion per date; write ``output`` (CSV)."""
+    info = open_stack(params)
     output = str(required(params, "output"))
-    field = str(params.get("field") or "BIOME")
-    codes = load_ecoregions(str(required(params, "ecoregions")), info.grid, field=field)
+    codes = ecoregion_codes(params, info.grid)
+    if codes is None:
+        raise InputError("ECOREGIONS (polygon layer) or ECOREGIONS_RASTER is required")
     ecoregions = np.unique(codes[codes > 0]).astype(np.int64)
     if ecoregions.size == 0:
-        raise InputError(f"no cell of {name} lies in an ecoregion: check that the ecoregion "
-                         "layer covers the stack")
-    report.info(f"{name}: {info.count} dates over {ecoregions.size} ecoregions")
+        raise InputError(f"no cell of {info.name} lies in an ecoregion: check that the "
+                         "ecoregions cover the stack")
+    report.info(f"{info.name}: {info.count} dates over {ecoregions.size} ecoregions")
     report.progress(0.05)
     sums = np.zeros((ecoregions.size, info.count))
     counts = np.zeros((ecoregions.size, info.count), dtype=np.int64)
@@ -71,5 +47,7 @@ def ecoregion_series(params: dict, report: Reporter) -> dict:
             sums[slot] += block_sums
             counts[slot] += block_counts
         report.progress(0.05 + 0.9 * (done + 1) / len(windows))
-    write_series_csv(output, series_from_totals(ecoregions, sums, counts, info.dates))
+    series = series_from_totals(ecoregions, sums, counts, info.dates)
+    write_csv(output, [{"ecoregion": int(code), "date": str(date), "mean": float(mean),
+                        "valid_cells": int(count)} for code, date, mean, count in zip(*series)])
     return {"OUTPUT": output, "ECOREGIONS": [int(c) for c in ecoregions], "DATES": info.count}

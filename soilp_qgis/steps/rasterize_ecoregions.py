@@ -14,7 +14,8 @@ from ..ecoregions import NO_ECOREGION, biome_names, burn_ecoregions, read_ecoreg
 from ..protocol import Reporter
 from ..styles import StyleClass, biome_style, paletted_style
 from ..timestack import write_raster
-from ._inputs import reference_grid, required
+from ._inputs import reference_grid
+from .common import required
 
 #: colours cycled over the codes of a field other than BIOME (ColorBrewer Paired)
 QUALITATIVE = ["#a6cee3", "#1f78b4", "#b2df8a", "#33a02c", "#fb9a99", "#e31a1c", "#fdbf6f",
