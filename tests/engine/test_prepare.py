@@ -149,6 +149,9 @@ def test_other_wrong_inputs():
         aggregate_time(np.ones((1, 12)), months[::-1], "monthly", "annual", "mean")
     with pytest.raises(InputError, match="covers no complete annual period"):
         aggregate_time(np.ones((1, 6)), months[:6], "monthly", "annual", "mean")
+    seasons = np.array(["2001-03-01", "2001-06-01", "2001-09-01", "2001-12-01"], "datetime64[D]")
+    with pytest.raises(InputError, match="DJF seasons straddle two years"):
+        aggregate_time(np.ones((1, 4)), seasons, "seasonal", "annual", "mean")
     with pytest.raises(InputError, match="statistic 'median'"):
         aggregate_time(np.ones((1, 12)), months, "monthly", "annual", "median")
 
@@ -185,6 +188,22 @@ def test_eobs_seasons_of_one_year_drop_the_djf_seasons_at_both_ends():
     month_of_day = np.array([d.month for d in dates.astype(object)])
     jja = rr[np.isin(month_of_day, [6, 7, 8])].sum(axis=0)
     np.testing.assert_allclose(result.values[..., 1], jja, rtol=1e-5, equal_nan=True)
+
+
+@needs_real
+def test_cru_monthly_pr_with_mid_month_stamps_to_annual_and_djf_sums():
+    pr, dates, _ = read_netcdf(CRU, "pr")  # stamps are mid-month: 1981-01-16, 1981-02-15, …
+    assert str(dates[0]) == "1981-01-16"
+    years = aggregate_time(np.moveaxis(pr, 0, -1), dates, "monthly", "annual", "sum")
+    assert years.dates.size == 30 and str(years.dates[-1]) == "2010-01-01"
+    np.testing.assert_allclose(years.values[..., 5], pr[60:72].sum(axis=0), rtol=1e-5,
+                               equal_nan=True)  # 1986
+    seasons = aggregate_time(np.moveaxis(pr, 0, -1), dates, "monthly", "seasonal", "sum")
+    assert str(seasons.dates[0]) == "1981-03-01"
+    assert list(seasons.dropped.astype(str)) == ["1980-12-01", "2010-12-01"]
+    djf_1990 = int(np.flatnonzero(seasons.dates == np.datetime64("1990-12-01"))[0])
+    np.testing.assert_allclose(seasons.values[..., djf_1990], pr[119:122].sum(axis=0), rtol=1e-5,
+                               equal_nan=True)  # Dec 1990 (index 119), Jan and Feb 1991
 
 
 @needs_real
