@@ -10,6 +10,7 @@ from qgis.PyQt.QtGui import QIcon
 from . import engine
 from .check_engine import CheckEngineAlgorithm
 from .lagged_dependence import LaggedDependenceAlgorithm
+from .ridge_control import RidgeControlAlgorithm
 
 MODELS_DIR = engine.PLUGIN_DIR / "resources" / "models"
 ICON_PATH = engine.PLUGIN_DIR / "resources" / "icons" / "soilp.svg"
@@ -17,6 +18,7 @@ ICON_PATH = engine.PLUGIN_DIR / "resources" / "icons" / "soilp.svg"
 ALGORITHMS = [
     CheckEngineAlgorithm,
     LaggedDependenceAlgorithm,
+    RidgeControlAlgorithm,
 ]
 
 

@@ -26,6 +26,7 @@ STEPS: dict[str, str] = {
     "align_grid": "soilp_qgis.steps.align_grid:align_grid",
     "rasterize_ecoregions": "soilp_qgis.steps.rasterize_ecoregions:rasterize_ecoregions",
     "ecoregion_series": "soilp_qgis.steps.ecoregion_series:ecoregion_series",
+    "ridge_control": "soilp_qgis.steps.ridge_control:ridge_control",
 }
 
 
