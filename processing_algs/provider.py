@@ -8,8 +8,12 @@ from qgis.core import QgsProcessingModelAlgorithm, QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from . import engine
+from .aggregate_time import AggregateTimeAlgorithm
+from .align_grid import AlignGridAlgorithm
 from .check_engine import CheckEngineAlgorithm
+from .ecoregion_series import EcoregionSeriesAlgorithm
 from .lagged_dependence import LaggedDependenceAlgorithm
+from .rasterize_ecoregions import RasterizeEcoregionsAlgorithm
 from .ridge_control import RidgeControlAlgorithm
 
 MODELS_DIR = engine.PLUGIN_DIR / "resources" / "models"
@@ -17,6 +21,10 @@ ICON_PATH = engine.PLUGIN_DIR / "resources" / "icons" / "soilp.svg"
 
 ALGORITHMS = [
     CheckEngineAlgorithm,
+    AggregateTimeAlgorithm,
+    AlignGridAlgorithm,
+    RasterizeEcoregionsAlgorithm,
+    EcoregionSeriesAlgorithm,
     LaggedDependenceAlgorithm,
     RidgeControlAlgorithm,
 ]

@@ -106,3 +106,21 @@ def read_with_gdal(path, band: int = 1):
 
 def monthly_dates(first_year: int, years: int) -> list[str]:
     return [f"{first_year + i // 12}-{i % 12 + 1:02d}-01" for i in range(12 * years)]
+
+
+def daily_dates(first_day: str, days: int) -> list[str]:
+    """ISO dates of ``days`` consecutive days from ``first_day``."""
+    import numpy as np
+
+    return [str(d) for d in np.datetime64(first_day, "D") + np.arange(days)]
+
+
+def write_daily_stack_with_gdal(path: Path, values, dates, **grid) -> Path:
+    """``write_stack_with_gdal`` with the stack's time_scale metadata set to daily."""
+    from osgeo import gdal
+
+    write_stack_with_gdal(path, values, dates, **grid)
+    dataset = gdal.Open(str(path), gdal.GA_Update)
+    dataset.SetMetadataItem("time_scale", "daily")
+    dataset = None
+    return path

@@ -1,0 +1,42 @@
+"""Align time stack to grid: resample every band of a stack onto a reference raster's grid."""
+
+from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterRasterLayer
+
+from . import parameters
+from .base import SoilpAlgorithm, described
+
+RESAMPLINGS = [("average", "Average (for coarsening)"), ("bilinear", "Bilinear"),
+               ("nearest", "Nearest neighbour"), ("mode", "Mode (classes)")]
+
+
+class AlignGridAlgorithm(SoilpAlgorithm):
+    ALGORITHM_ID = "aligngrid"
+    DISPLAY_NAME = "Align time stack to grid"
+    GROUP_ID = "preparation"
+    GROUP = "Data preparation"
+    STEP = "align_grid"
+    ICON = "align_grid.svg"
+    HELP = (
+        "Resamples every band of a time stack onto the CRS and grid (extent, cell size, "
+        "rows and columns) of a reference raster, so that stacks from different sources can be "
+        "analysed together. Band dates, time scale and units are kept. Cells of the reference "
+        "grid that the stack does not cover are nodata."
+    )
+
+    def define_parameters(self):
+        return [
+            parameters.time_stack("INPUT", "Time stack", "The stack to resample."),
+            described(QgsProcessingParameterRasterLayer("REFERENCE", "Reference grid"),
+                      "A raster whose CRS and grid the output takes, e.g. a band of the soil "
+                      "moisture stack or the ecoregion raster."),
+            described(QgsProcessingParameterEnum(
+                "RESAMPLING", "Resampling", options=[label for _, label in RESAMPLINGS],
+                defaultValue=0),
+                "average for coarsening (the area-weighted mean of the valid source cells a "
+                "target cell covers); bilinear for refining continuous variables; nearest to "
+                "copy the source cell under each target cell centre; mode for classes.",
+                values=[value for value, _ in RESAMPLINGS]),
+            parameters.raster_output(
+                "OUTPUT", "Aligned stack",
+                "The stack on the reference grid, with the input's band dates."),
+        ]
