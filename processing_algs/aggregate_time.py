@@ -1,6 +1,6 @@
 """Aggregate time stack: daily or monthly values summarised per month, season or year."""
 
-from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterNumber
+from qgis.core import QgsProcessingParameterNumber
 
 from . import parameters
 from .base import SoilpAlgorithm, described
@@ -38,18 +38,16 @@ class AggregateTimeAlgorithm(SoilpAlgorithm):
             parameters.time_stack("INPUT", "Time stack",
                                   "The stack to aggregate, daily or monthly (e.g. daily "
                                   "precipitation in mm)."),
-            described(QgsProcessingParameterEnum(
-                "SCALE", "Time scale", options=[label for _, label in SCALES], defaultValue=0),
+            parameters.choice(
+                "SCALE", "Time scale", SCALES,
                 "The periods to summarise over; it must be coarser than the stack's own time "
                 "steps. Seasonal stacks cannot be aggregated to annual (DJF straddles two "
-                "years).", values=[value for value, _ in SCALES]),
-            described(QgsProcessingParameterEnum(
-                "STATISTIC", "Statistic", options=[label for _, label in STATISTICS],
-                defaultValue=0),
+                "years)."),
+            parameters.choice(
+                "STATISTIC", "Statistic", STATISTICS,
                 "Mean, sum, minimum or maximum of the valid steps of each period, or the number "
                 "of wet days (daily stacks only). Sum and wet-day count are scaled up for "
-                "missing steps: value × steps in the period / valid steps.",
-                values=[value for value, _ in STATISTICS]),
+                "missing steps: value × steps in the period / valid steps."),
             described(QgsProcessingParameterNumber(
                 "WET_DAY_THRESHOLD", "Wet-day threshold (mm)", QgsProcessingParameterNumber.Double,
                 defaultValue=1.0, minValue=0.0),

@@ -1,6 +1,6 @@
 """Align time stack to grid: resample every band of a stack onto a reference raster's grid."""
 
-from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterRasterLayer
+from qgis.core import QgsProcessingParameterRasterLayer
 
 from . import parameters
 from .base import SoilpAlgorithm, described
@@ -29,13 +29,11 @@ class AlignGridAlgorithm(SoilpAlgorithm):
             described(QgsProcessingParameterRasterLayer("REFERENCE", "Reference grid"),
                       "A raster whose CRS and grid the output takes, e.g. a band of the soil "
                       "moisture stack or the ecoregion raster."),
-            described(QgsProcessingParameterEnum(
-                "RESAMPLING", "Resampling", options=[label for _, label in RESAMPLINGS],
-                defaultValue=0),
+            parameters.choice(
+                "RESAMPLING", "Resampling", RESAMPLINGS,
                 "average for coarsening (the area-weighted mean of the valid source cells a "
                 "target cell covers); bilinear for refining continuous variables; nearest to "
-                "copy the source cell under each target cell centre; mode for classes.",
-                values=[value for value, _ in RESAMPLINGS]),
+                "copy the source cell under each target cell centre; mode for classes."),
             parameters.raster_output(
                 "OUTPUT", "Aligned stack",
                 "The stack on the reference grid, with the input's band dates."),

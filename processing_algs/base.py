@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from qgis.core import (
+    QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
@@ -38,6 +39,7 @@ from qgis.core import (
     QgsRasterLayer,
     QgsVectorFileWriter,
     QgsVectorLayer,
+    QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
@@ -195,9 +197,25 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
         for definition in self.parameterDefinitions():
             if isinstance(definition, QgsProcessingParameterField):
                 problem = self._missing_field(definition, parameters, context)
-                if problem:
-                    return False, problem
+            elif isinstance(definition, QgsProcessingParameterFeatureSource):
+                problem = self._wrong_geometry(definition, parameters, context)
+            else:
+                problem = None
+            if problem:
+                return False, problem
         return True, ""
+
+    def _wrong_geometry(self, definition, parameters, context) -> Optional[str]:
+        """A polygon-only source given points or lines (QGIS 3.22 does not refuse it itself)."""
+        if QgsProcessing.TypeVectorPolygon not in definition.dataTypes() or \
+                parameters.get(definition.name()) in (None, ""):
+            return None
+        layer = self.parameterAsVectorLayer(parameters, definition.name(), context)
+        if layer is None or layer.geometryType() == QgsWkbTypes.PolygonGeometry:
+            return None
+        kind = QgsWkbTypes.geometryDisplayString(layer.geometryType())
+        return (f"{definition.name()} layer '{layer.name()}' has {kind.lower()} geometries; "
+                f"it must be a polygon layer")
 
     def _missing_field(self, definition, parameters, context) -> Optional[str]:
         parent_name = definition.parentLayerParameterName()

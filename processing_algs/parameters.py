@@ -31,13 +31,22 @@ def time_stack(name: str, description: str, what: str, optional: bool = False):
                      f"{what} {STACK_HELP}")
 
 
-def season(name: str = "SEASON"):
+def choice(name: str, description: str, options: list[tuple[str, str]], help_text: str,
+           default: int = 0, advanced: bool = False):
+    """An enum parameter from ``(engine value, label)`` pairs: the dialog shows the labels, the
+    engine receives the values."""
     return described(
-        QgsProcessingParameterEnum(name, "Season", options=[label for _, label in SEASONS],
-                                   defaultValue=0),
+        QgsProcessingParameterEnum(name, description, options=[label for _, label in options],
+                                   defaultValue=default),
+        help_text, values=[value for value, _ in options], advanced=advanced)
+
+
+def season(name: str = "SEASON"):
+    return choice(
+        name, "Season", SEASONS,
         "Keep only the time steps of one season: for monthly stacks that season's months of "
         "every year, for seasonal stacks that season's values. DJF is December of year y with "
-        "January and February of y+1.", values=[value for value, _ in SEASONS])
+        "January and February of y+1.")
 
 
 def ecoregions(optional: bool = True):

@@ -2,7 +2,6 @@
 moisture, as a ternary colour composite."""
 
 from qgis.core import (
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
 )
@@ -61,13 +60,11 @@ class RidgeControlAlgorithm(SoilpAlgorithm):
                 defaultValue=0.75, minValue=0.01, maxValue=1.0),
                 "A cell is dominated by a driver where that driver's weight is above this "
                 "value; otherwise it is 'mixed'. Dashed lines in the legend triangle."),
-            described(QgsProcessingParameterEnum(
-                "COLOR_MODEL", "Colour model", options=[label for _, label in COLOR_MODELS],
-                defaultValue=0),
+            parameters.choice(
+                "COLOR_MODEL", "Colour model", COLOR_MODELS,
                 "CMY: R = 255·(1 − W_freq), G = 255·(1 − W_vol), B = 255·(1 − W_ET), so "
                 "frequency is cyan, volume magenta and ET yellow, as in the paper. RGB: "
-                "R = 255·W_vol, G = 255·W_freq, B = 255·W_ET.",
-                values=[value for value, _ in COLOR_MODELS]),
+                "R = 255·W_vol, G = 255·W_freq, B = 255·W_ET."),
             parameters.min_observations(10),
             *parameters.ecoregions(),
             parameters.processes(),

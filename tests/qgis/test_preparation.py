@@ -339,10 +339,9 @@ def test_a_point_layer_is_refused_as_ecoregions(soilp_provider, series_stack, tm
         processing.run("soilp:ecoregionseries", {
             "INPUT": str(stack), "ECOREGIONS": points, "OUTPUT": str(tmp_path / "series.csv")})
     message = str(raised.value)
-    # QGIS ≥ 3.x refuses it as a parameter value; where Processing lets it through (3.22 with
-    # a layer object) the engine refuses it before any work
-    assert ("Incorrect parameter value for ECOREGIONS" in message
-            or "is a Point layer; ecoregions must be polygons" in message), message
+    # the check names the user's layer, before the engine starts
+    assert "ECOREGIONS layer 'stations' has point geometries; it must be a polygon layer" \
+        in message, message
     assert not (tmp_path / "series.csv").exists()
 
 
