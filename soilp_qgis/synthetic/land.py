@@ -75,16 +75,18 @@ def water_availability(water, soil: SoilParameters) -> np.ndarray:
 
 
 def soil_step(water, liquid_input, frozen, transpiration_demand, evaporation_demand,
-              soil: SoilParameters):
+              soil: SoilParameters, hygroscopic_water=None):
     """One day of the three-layer bucket (0–7, 7–28, 28–100 cm).
 
     Order: infiltration (blocked while frozen; limited by an infiltration capacity that a dry top
-    layer seals down to 30 %, so that intense rain partly runs off; a bypass share goes by
+    layer seals down to half, so that intense rain partly runs off; a bypass share goes by
     macropores to the deeper layers; layers fill up to saturation, top-down; what does not fit
     runs off), gravity drainage above field capacity (none
     while frozen; out of the bottom layer = drainage), capillary rise towards a drier layer above,
     transpiration drawn from the layers by root share × water availability, and soil evaporation
-    from the top layer. Returns ``(water, fluxes)`` with fluxes in mm: infiltration, runoff,
+    from the top layer down to its hygroscopic water (``hygroscopic_water``, mm, default the
+    fixed residual), which a drier top layer regains by vapour adsorption (negative evaporation:
+    dew and adsorption in humid nights and cool seasons). Returns ``(water, fluxes)`` with fluxes in mm: infiltration, runoff,
     drainage, transpiration, evaporation, evapotranspiration, water_stress (root-weighted
     availability, 0–1).
     """
@@ -92,7 +94,7 @@ def soil_step(water, liquid_input, frozen, transpiration_demand, evaporation_dem
     thawed = ~frozen
     top_span = soil.field_capacity[0] - soil.residual[0]
     top_wetness = np.clip((water[0] - soil.residual[0]) / top_span, 0.0, 1.0)
-    capacity = soil.infiltration_capacity * (0.3 + 0.7 * top_wetness)
+    capacity = soil.infiltration_capacity * (0.5 + 0.5 * top_wetness)
     offered = np.where(thawed, capacity * -np.expm1(-liquid_input / capacity), 0.0)
     runoff = liquid_input - offered
     deep = 0.5 * soil.bypass_share * offered
@@ -133,9 +135,11 @@ def soil_step(water, liquid_input, frozen, transpiration_demand, evaporation_dem
     uptake = np.minimum(demand * soil.roots * beta, np.maximum(water - soil.wilting_point, 0.0))
     water -= uptake
     transpiration = uptake.sum(axis=0)
-    evap_factor = np.clip((water[0] - soil.residual[0]) / (0.5 * top_span), 0.0, 1.0)
+    floor = soil.residual[0] if hygroscopic_water is None else hygroscopic_water
+    evap_factor = np.clip((water[0] - floor) / (0.5 * (soil.field_capacity[0] - floor)), 0.0, 1.0)
     evaporation = np.minimum(np.where(thawed, evaporation_demand, 0.0) * evap_factor,
-                             np.maximum(water[0] - soil.residual[0], 0.0))
+                             np.maximum(water[0] - floor, 0.0))
+    evaporation -= np.where(thawed, 0.3 * np.maximum(floor - water[0], 0.0), 0.0)
     water[0] -= evaporation
     stress = (soil.roots * beta).sum(axis=0)
     return water, {"infiltration": infiltration, "runoff": runoff, "drainage": drainage,
@@ -152,7 +156,10 @@ def temperature_response(t_air, t_min, t_opt, t_max) -> np.ndarray:
 
 def gross_primary_production(shortwave, green_cover, light_use_efficiency, temperature_factor,
                              water_factor) -> np.ndarray:
-    """GPP (g C m-2 d-1) = LUE × absorbed PAR (48 % of shortwave × green cover) × f(T) × f(water)."""
+    """GPP (g C m-2 d-1) = LUE × absorbed PAR (48 % of shortwave × green cover) × f(T) × f(water).
+
+    The simulation uses the CASA-style water scalar ``0.5 + 0.5 × water stress`` (Potter et al.
+    1993); drought also sheds leaves through the phenology, which lowers the green cover."""
     return light_use_efficiency * 0.48 * shortwave * green_cover * temperature_factor * water_factor
 
 

@@ -135,6 +135,8 @@ def simulate(geography: Geography, start_year: int = 2000, end_year: int = 2019,
     soil = physics.SoilParameters.from_volumetric(
         depths, p["porosity"], p["field_capacity"], p["wilting_point"], table.roots[biome].T,
         p["drainage_rate"], p["infiltration_capacity"], p["bypass_share"], const["capillary_rate_per_day"])
+    dew_point = mean_t - p["diurnal_range"]
+    hygroscopic_max = 0.8 * soil.wilting_point[0]
     t_sigma = 1.2 + 3.5 * (np.abs(lat) / 90.0) * (0.5 + continentality)
     t_phi = 0.75
     dry_warming = float(const["dry_spell_warming_c"])
@@ -237,15 +239,21 @@ def simulate(geography: Geography, start_year: int = 2000, end_year: int = 2019,
         green = p["max_cover"] * leaf
         open_ground = 1.0 - cover
         liquid = rainfall + melt
+        # hygroscopic water of the top layer follows relative humidity (dew point ≈ the
+        # climate's mean daily minimum): high in cool seasons, low in hot ones
+        humidity = np.clip(weather.saturation_vapour_pressure(dew_point)
+                           / weather.saturation_vapour_pressure(np.maximum(t_smooth, dew_point)),
+                           0.1, 1.0)
         water, flux = physics.soil_step(water, liquid, frozen,
                                         pet * green * open_ground,
-                                        pet * (1.0 - green) * open_ground, soil)
+                                        pet * (1.0 - green) * open_ground, soil,
+                                        hygroscopic_water=hygroscopic_max * humidity)
         stress_smooth += (flux["water_stress"] - stress_smooth) / 30.0
         et = flux["evapotranspiration"] + sublimation
         t_factor = physics.temperature_response(t_air, p["t_min"], p["t_opt"], p["t_max"])
         gpp = physics.gross_primary_production(shortwave, green * open_ground,
                                                p["light_use_efficiency"], t_factor,
-                                               np.where(frozen, 0.0, flux["water_stress"]))
+                                               np.where(frozen, 0.0, 0.5 + 0.5 * flux["water_stress"]))
         evaporative_stress = np.clip(1.0 - np.divide(et, pet, out=np.ones(n), where=pet > 0.2),
                                      0.0, 1.0)
         evaporative_stress = np.where(pet > 0.2, evaporative_stress, 0.0)
