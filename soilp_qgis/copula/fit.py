@@ -62,16 +62,6 @@ class CopulaBlockResult:
     status: np.ndarray
     valid_pairs: np.ndarray
 
-    @classmethod
-    def empty(cls, cells: int) -> "CopulaBlockResult":
-        """A result with every cell not fitted (status 1, no valid pair)."""
-        nan = lambda: np.full(cells, np.nan)  # noqa: E731
-        return cls(family=np.full(cells, -1, dtype=np.int16), par=nan(), par2=nan(), par3=nan(),
-                   kendall_tau=nan(), lower_tail_dependence=nan(), upper_tail_dependence=nan(),
-                   discordant_tail_dependence=nan(),
-                   status=np.full(cells, STATUS_NO_DATA, dtype=np.uint8),
-                   valid_pairs=np.zeros(cells, dtype=np.int32))
-
     def as_dict(self) -> dict[str, np.ndarray]:
         """The outputs by name."""
         return {f.name: getattr(self, f.name) for f in fields(self)}

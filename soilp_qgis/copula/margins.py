@@ -21,10 +21,11 @@ policy, chosen on purpose:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
 
 #: candidate distributions of the parametric margins, with their number of fitted parameters
 MARGIN_DISTRIBUTIONS: dict[str, int] = {"normal": 2, "lognormal": 2, "gamma": 2, "weibull": 2,
@@ -108,8 +109,11 @@ def _fit_candidate(name: str, values: np.ndarray, truncate: bool):
             or (name in _POSITIVE_ONLY and params[0] <= 0)):
         return None
     dist = _frozen(name, params)
+    truncated = truncate and name in ("normal", "gev") and dist.cdf(0.0) > 1e-12
+    if truncated:
+        params = _truncated_mle(name, values, params)
+        dist = _frozen(name, params)
     loglik = float(np.sum(dist.logpdf(values)))
-    truncated = truncate and name in ("normal", "gev") and dist.cdf(0.0) > 0
     if truncated:
         loglik -= values.size * float(np.log1p(-dist.cdf(0.0)))
     if not np.isfinite(loglik):
@@ -117,13 +121,33 @@ def _fit_candidate(name: str, values: np.ndarray, truncate: bool):
     return params, loglik, truncated
 
 
+def _truncated_loglik(name: str, values: np.ndarray, params: tuple[float, ...]) -> float:
+    dist = _frozen(name, params)
+    return float(np.sum(dist.logpdf(values)) - values.size * np.log1p(-dist.cdf(0.0)))
+
+
+def _truncated_mle(name: str, values: np.ndarray, start: tuple[float, ...]) -> tuple[float, ...]:
+    """ML parameters of a normal or GEV truncated at zero (Nelder–Mead, log scale), from ``start``."""
+    def negative(x: np.ndarray) -> float:
+        params = (*x[:-1], float(np.exp(x[-1])))
+        with np.errstate(all="ignore"):
+            value = _truncated_loglik(name, values, params)
+        return -value if np.isfinite(value) else np.inf
+
+    x0 = np.array([*start[:-1], np.log(start[-1])])
+    result = optimize.minimize(negative, x0, method="Nelder-Mead",
+                               options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 2000})
+    x = result.x if np.isfinite(result.fun) and result.fun <= negative(x0) else x0
+    return (*(float(v) for v in x[:-1]), float(np.exp(x[-1])))
+
+
 def fit_margin(values, point_mass_at_zero: bool = False) -> MarginFit:
     """Best of normal, lognormal, gamma, Weibull, GEV by AIC for the finite ``values``.
 
     With ``point_mass_at_zero`` (precipitation), steps ≤ 0 are dry: they form a point mass of
     probability p0 = dry/n and the candidates are fitted to the wet steps only; normal and GEV,
-    whose support reaches below zero, are truncated at zero (renormalised, and their likelihood
-    with it). Lognormal, gamma and Weibull (location 0) apply only to positive values.
+    whose support reaches below zero, are fitted as distributions truncated at zero (maximum
+    likelihood of the truncated density). Lognormal, gamma and Weibull (location 0) apply only to positive values.
     Raises ValueError when no candidate can be fitted.
     """
     x = np.asarray(values, dtype=float)
@@ -138,7 +162,9 @@ def fit_margin(values, point_mass_at_zero: bool = False) -> MarginFit:
     best = None
     for name, k in MARGIN_DISTRIBUTIONS.items():
         try:
-            fitted = _fit_candidate(name, x, truncate=zero_share > 0)
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")  # scipy's optimisers warn on odd samples
+                fitted = _fit_candidate(name, x, truncate=zero_share > 0)
         except (ValueError, RuntimeError, FloatingPointError):
             fitted = None
         if fitted is None:
