@@ -281,7 +281,7 @@ def make_geography(extent=(-180.0, 0.0, 180.0, 90.0), resolution: float = 2.0, s
 
     if biome_codes is None:
         # a padded window so coast distances see the land beyond the extent
-        pad_x = min(90.0, 180.0) // resolution * resolution
+        pad_x = 90.0 // resolution * resolution
         pad_y = 20.0 // resolution * resolution
         nx_pad, ny_pad = int(round(pad_x / resolution)), int(round(pad_y / resolution))
         plon = extent[0] + (np.arange(-nx_pad, cols + nx_pad) + 0.5) * resolution
