@@ -79,7 +79,8 @@ def main() -> None:
     print(f"{CELLS} cells x {STEPS} steps, 1 process")
     print(f"{'what':<46} {'seconds':>8} {'cells/s':>8}")
     rows = [("fit_block: all 40 families, AIC, empirical", PyvinecopulibFitter()),
-            ("fit_block: one-parameter families, AIC", PyvinecopulibFitter(family_set="one_parameter"))]
+            ("fit_block: one-parameter families, AIC",
+             PyvinecopulibFitter(family_set="one_parameter"))]
     for label, fitter in rows:
         started = time.perf_counter()
         result = fitter.fit_block(precipitation, soil_moisture)

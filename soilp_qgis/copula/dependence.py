@@ -17,7 +17,8 @@ convention (see ``families``); unknown codes (−1 = not fitted) and NaN paramet
   P(U1 > 1−s, U2 ≤ s)/s and P(U1 ≤ s, U2 > 1−s)/s as s → 0 (u1 = precipitation, u2 = soil
   moisture). A 90° rotation (C90(u1,u2) = u2 − C(1−u1, u2)) carries the base's λL in the first
   corner and its λU in the second; a 270° rotation the other way round. The t copula has tail
-  dependence in both discordant corners for every ρ; all other unrotated and 180° families have none.
+  dependence in both discordant corners for every ρ; the other unrotated and 180° families have
+  none.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def _joe_tau(theta: np.ndarray) -> np.ndarray:
 
 
 def _integrate_unique(integrand, params: np.ndarray) -> np.ndarray:
-    """∫0^1 integrand(x, params) dx for each row of ``params`` (k, m), computed once per distinct row."""
+    """∫0^1 integrand(x, params) dx for each row of ``params`` (k, m), once per distinct row."""
     if params.shape[0] == 0:
         return np.zeros(0)
     unique, inverse = np.unique(params, axis=0, return_inverse=True)
@@ -115,7 +116,8 @@ def _tawn_a(t, psi1, psi2, theta):
     ra, rb = a / m, b / m
     q = ra ** theta + rb ** theta
     value = (1 - psi1) * (1 - t) + (1 - psi2) * t + m * q ** (1 / theta)
-    slope = psi1 - psi2 + q ** (1 / theta - 1) * (psi2 * rb ** (theta - 1) - psi1 * ra ** (theta - 1))
+    slope = psi1 - psi2 + q ** (1 / theta - 1) * (psi2 * rb ** (theta - 1)
+                                                  - psi1 * ra ** (theta - 1))
     return value, slope
 
 

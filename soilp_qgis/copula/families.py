@@ -105,7 +105,7 @@ def family_set(name: str) -> tuple[int, ...]:
 
 
 def split_codes(codes) -> tuple[np.ndarray, np.ndarray]:
-    """Unrotated family code and rotation (0, 90, 180, 270) of each code; −1, −1 for unknown codes."""
+    """Unrotated family code and rotation (0, 90, 180, 270) of each code; −1, −1 if unknown."""
     codes = np.asarray(codes, dtype=np.int64)
     base = np.full(codes.shape, -1, dtype=np.int64)
     rotation = np.full(codes.shape, -1, dtype=np.int64)

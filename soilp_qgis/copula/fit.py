@@ -109,7 +109,7 @@ def _quadrant_correlation(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> flo
 
 
 def tawn_candidates(u: np.ndarray, empirical_tau: float) -> tuple[int, ...]:
-    """Tawn codes VineCopula's ``BiCopSelect`` (presel = TRUE) would fit to pseudo-observations ``u``.
+    """Tawn codes VineCopula's ``BiCopSelect`` (presel = TRUE) would fit to pseudo-obs ``u``.
 
     Rotations of the data's sign only; among those, the asymmetry of the normal scores in the
     two concordant (or discordant) quadrants picks the corner with the stronger dependence
@@ -296,8 +296,13 @@ class PyvinecopulibFitter:
             tau[fitted] = kendall_tau(*args)
             lower[fitted], upper[fitted] = tail_dependence(*args)
             discordant[fitted] = np.maximum(*discordant_tail_dependence(*args))
+            broken = fitted & ~(np.isfinite(tau) & np.isfinite(lower) & np.isfinite(upper)
+                                & np.isfinite(discordant))
+            status[broken] = STATUS_FIT_FAILED
+            fitted &= ~broken
         code[~fitted] = -1
-        par[~fitted] = par2[~fitted] = np.nan
+        for values in (par, par2, tau, lower, upper, discordant):
+            values[~fitted] = np.nan
         return CopulaBlockResult(family=code, par=par, par2=par2,
                                  par3=np.where(fitted, 0.0, np.nan), kendall_tau=tau,
                                  lower_tail_dependence=lower, upper_tail_dependence=upper,

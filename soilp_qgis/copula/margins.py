@@ -62,7 +62,7 @@ class MarginFit:
     truncated_at_zero: bool = False
 
     def cdf(self, values) -> np.ndarray:
-        """Probability integral transform of ``values`` (dry values → mid-point of the point mass)."""
+        """Probability integral transform of ``values`` (dry → mid-point of the point mass)."""
         x = np.asarray(values, dtype=float)
         dist = _frozen(self.distribution, self.parameters)
         g = dist.cdf(x)
@@ -127,7 +127,7 @@ def _truncated_loglik(name: str, values: np.ndarray, params: tuple[float, ...]) 
 
 
 def _truncated_mle(name: str, values: np.ndarray, start: tuple[float, ...]) -> tuple[float, ...]:
-    """ML parameters of a normal or GEV truncated at zero (Nelder–Mead, log scale), from ``start``."""
+    """ML parameters of a normal or GEV truncated at zero (Nelder–Mead from ``start``)."""
     def negative(x: np.ndarray) -> float:
         params = (*x[:-1], float(np.exp(x[-1])))
         with np.errstate(all="ignore"):
@@ -147,7 +147,8 @@ def fit_margin(values, point_mass_at_zero: bool = False) -> MarginFit:
     With ``point_mass_at_zero`` (precipitation), steps ≤ 0 are dry: they form a point mass of
     probability p0 = dry/n and the candidates are fitted to the wet steps only; normal and GEV,
     whose support reaches below zero, are fitted as distributions truncated at zero (maximum
-    likelihood of the truncated density). Lognormal, gamma and Weibull (location 0) apply only to positive values.
+    likelihood of the truncated density). Lognormal, gamma and Weibull (location 0) apply only
+    to positive values.
     Raises ValueError when no candidate can be fitted.
     """
     x = np.asarray(values, dtype=float)

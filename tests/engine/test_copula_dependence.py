@@ -94,7 +94,8 @@ def psi(base, y, th, de=None):
 
 
 def tawn_pickands(t, th, psi1, psi2):
-    return (1 - psi1) * (1 - t) + (1 - psi2) * t + ((psi1 * (1 - t)) ** th + (psi2 * t) ** th) ** (1 / th)
+    power_sum = (psi1 * (1 - t)) ** th + (psi2 * t) ** th
+    return (1 - psi1) * (1 - t) + (1 - psi2) * t + power_sum ** (1 / th)
 
 
 def vinecopula_tawn_c(u, v, th, par2, par3):

@@ -16,7 +16,8 @@ from scipy import stats
 
 from soilp_qgis.copula import families as fam
 from soilp_qgis.copula.dependence import discordant_tail_dependence
-from soilp_qgis.copula.fit import (CopulaBlockFitter, PyvinecopulibFitter, select_copula)
+from soilp_qgis.copula.fit import (CopulaBlockFitter, PyvinecopulibFitter, select_copula,
+                                   tawn_candidates)
 from soilp_qgis.errors import InputError
 
 N = 500  # steps per planted cell: sd of Kendall's τ estimate ≲ 0.025
@@ -187,6 +188,25 @@ def test_planted_tawn_types_are_recovered_with_vinecopula_codes():
     assert result.upper_tail_dependence[2] == 0 and result.lower_tail_dependence[2] == 0
     high_low, low_high = discordant_tail_dependence(224, result.par[2], result.par2[2])
     assert float(low_high) == pytest.approx(upper, abs=0.08) and float(high_low) == 0
+
+
+def test_tawn_candidates_follow_the_tail_corner_like_vinecopula_presel():
+    # VineCopula fits only the Tawn rotations whose tail lies in the corner where the normal
+    # scores are more correlated (fams11, fams00, fams10, fams01 of its BiCopSelect)
+    rng = np.random.default_rng(31)
+    cases = [(gumbel(rng, 2.0), (104, 204)),  # upper-right
+             (clayton(rng, 2.0), (114, 214)),  # lower-left
+             (flip(clayton(rng, 2.0), first=True), (134, 234)),  # u1 high & u2 low
+             (flip(clayton(rng, 2.0), second=True), (124, 224))]  # u1 low & u2 high
+    for u, expected in cases:
+        u = stats.rankdata(u, axis=0) / (u.shape[0] + 1)
+        tau = stats.kendalltau(u[:, 0], u[:, 1]).statistic
+        assert tawn_candidates(u, tau) == expected
+    # the tail corner of each candidate is the planted one
+    for code, corner in [(134, 0), (124, 1)]:
+        tails = discordant_tail_dependence(code, -3.0, 0.5)
+        assert float(tails[corner]) > 0 and float(tails[1 - corner]) == 0
+    assert len(tawn_candidates(rng.uniform(size=(50, 2)), 0.0)) == 8
 
 
 def test_bic_never_chooses_more_parameters_than_aic():
