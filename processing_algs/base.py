@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from qgis.core import (
+    QgsCoordinateReferenceSystem,
     QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
@@ -24,6 +25,7 @@ from qgis.core import (
     QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
@@ -259,6 +261,11 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
                 QgsProcessingParameterBoolean, QgsProcessingParameterNumber,
                 QgsProcessingParameterEnum)):
             return None
+        if isinstance(definition, QgsProcessingParameterExtent):
+            rectangle = self.parameterAsExtent(parameters, name, context,
+                                               QgsCoordinateReferenceSystem("EPSG:4326"))
+            return [rectangle.xMinimum(), rectangle.yMinimum(), rectangle.xMaximum(),
+                    rectangle.yMaximum()]
         if isinstance(definition, QgsProcessingParameterRasterLayer):
             layer = self.parameterAsRasterLayer(parameters, name, context)
             return engine_source_of_layer(layer) if layer else None

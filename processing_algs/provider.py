@@ -11,6 +11,7 @@ from . import engine
 from .aggregate_time import AggregateTimeAlgorithm
 from .align_grid import AlignGridAlgorithm
 from .check_engine import CheckEngineAlgorithm
+from .synthetic_world import SyntheticWorldAlgorithm
 from .ecoregion_series import EcoregionSeriesAlgorithm
 from .lagged_dependence import LaggedDependenceAlgorithm
 from .rasterize_ecoregions import RasterizeEcoregionsAlgorithm
@@ -21,6 +22,7 @@ ICON_PATH = engine.PLUGIN_DIR / "resources" / "icons" / "soilp.svg"
 
 ALGORITHMS = [
     CheckEngineAlgorithm,
+    SyntheticWorldAlgorithm,
     AggregateTimeAlgorithm,
     AlignGridAlgorithm,
     RasterizeEcoregionsAlgorithm,

@@ -164,3 +164,36 @@ def family_style() -> str:
     """VineCopula family codes with their names."""
     return paletted_style(StyleClass(f["code"], f'{f["code"]} {f["name"]}', f["color"])
                           for f in tables.copula_families())
+
+
+def _rgba(colour: str) -> str:
+    return ",".join(str(int(colour[i:i + 2], 16)) for i in (1, 3, 5)) + ",255"
+
+
+def categorized_fill_style(field: str, classes: Iterable[StyleClass]) -> str:
+    """A polygon layer style: one fill colour per value of ``field``, labelled."""
+    root = ET.Element("qgis", version=QML_VERSION, styleCategories="AllStyleCategories")
+    renderer = ET.SubElement(root, "renderer-v2", type="categorizedSymbol", attr=field,
+                             symbollevels="0", enableorderby="0", forceraster="0")
+    categories = ET.SubElement(renderer, "categories")
+    symbols = ET.SubElement(renderer, "symbols")
+    for index, item in enumerate(classes):
+        ET.SubElement(categories, "category", render="true", symbol=str(index),
+                      value=str(int(item.value)), label=item.label)
+        symbol = ET.SubElement(symbols, "symbol", name=str(index), type="fill", alpha="1",
+                               clip_to_extent="1", force_rhr="0")
+        layer = ET.SubElement(symbol, "layer", attrib={"class": "SimpleFill", "pass": "0",
+                                                       "locked": "0", "enabled": "1"})
+        for key, value in (("color", _rgba(item.color)), ("outline_color", "60,60,60,255"),
+                           ("outline_width", "0.1"), ("outline_width_unit", "MM"),
+                           ("style", "solid"), ("outline_style", "solid")):
+            ET.SubElement(layer, "prop", k=key, v=value)
+    ET.indent(root)
+    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(
+        root, encoding="unicode") + "\n"
+
+
+def biome_vector_style(field: str = "BIOME") -> str:
+    """WWF biome polygons coloured and named as in the raster biome style."""
+    return categorized_fill_style(field, (StyleClass(b["code"], f'{b["code"]} {b["name"]}',
+                                                     b["color"]) for b in tables.biomes()))

@@ -760,6 +760,13 @@ def check_stacks_match(*infos: StackInfo, check_time: bool = True) -> None:
 # Writing
 # ------------------------------------------------------------------------------------------------
 
+def _umask() -> int:
+    """The process's file-creation mask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _block_size(n: int) -> int:
     return TILE_SIZE if n >= TILE_SIZE else max(16, int(math.ceil(n / 16.0)) * 16)
 
@@ -882,6 +889,7 @@ class RasterWriter:
                 from .styles import write_sidecar_style
 
                 write_sidecar_style(self.path, style)
+            os.chmod(self._tmp, 0o666 & ~_umask())  # mkstemp made it private (0600)
             os.replace(self._tmp, self.path)
         except BaseException:
             self.abort()

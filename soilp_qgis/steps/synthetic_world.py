@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..protocol import Reporter
-from ..styles import biome_style
+from ..styles import biome_style, biome_vector_style, write_sidecar_style
 from ..synthetic import biome_polygons, make_geography, simulate
 from ..synthetic.simulate import PET_METHODS
 from ..timestack import Grid, read_raster, write_raster, write_stack
@@ -124,6 +124,7 @@ def _write_polygons(geography, path: Path) -> Path:
         tmp.unlink()
     frame.to_file(tmp, layer="ecoregions", driver="GPKG")
     os.replace(tmp, path)
+    write_sidecar_style(path, biome_vector_style())
     return path
 
 
