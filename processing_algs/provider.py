@@ -11,6 +11,7 @@ from . import engine
 from .aggregate_time import AggregateTimeAlgorithm
 from .align_grid import AlignGridAlgorithm
 from .check_engine import CheckEngineAlgorithm
+from .copula_dependence import CopulaDependenceAlgorithm
 from .synthetic_world import SyntheticWorldAlgorithm
 from .ecoregion_series import EcoregionSeriesAlgorithm
 from .lagged_dependence import LaggedDependenceAlgorithm
@@ -27,6 +28,7 @@ ALGORITHMS = [
     AlignGridAlgorithm,
     RasterizeEcoregionsAlgorithm,
     EcoregionSeriesAlgorithm,
+    CopulaDependenceAlgorithm,
     LaggedDependenceAlgorithm,
     RidgeControlAlgorithm,
 ]
