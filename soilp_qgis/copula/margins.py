@@ -25,7 +25,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 #: candidate distributions of the parametric margins, with their number of fitted parameters
 MARGIN_DISTRIBUTIONS: dict[str, int] = {"normal": 2, "lognormal": 2, "gamma": 2, "weibull": 2,
@@ -122,8 +122,17 @@ def _fit_candidate(name: str, values: np.ndarray, truncate: bool):
 
 
 def _truncated_loglik(name: str, values: np.ndarray, params: tuple[float, ...]) -> float:
-    dist = _frozen(name, params)
-    return float(np.sum(dist.logpdf(values)) - values.size * np.log1p(-dist.cdf(0.0)))
+    """Log-likelihood of a normal or GEV truncated at zero (unfrozen scipy calls: fast)."""
+    if name == "normal":
+        loc, scale = params
+        z = (values - loc) / scale
+        logpdf = -0.5 * z * z - np.log(scale) - 0.5 * np.log(2 * np.pi)
+        below = special.ndtr(-loc / scale)
+    else:
+        shape, loc, scale = params
+        logpdf = stats.genextreme.logpdf(values, shape, loc=loc, scale=scale)
+        below = stats.genextreme.cdf(0.0, shape, loc=loc, scale=scale)
+    return float(np.sum(logpdf) - values.size * np.log1p(-below))
 
 
 def _truncated_mle(name: str, values: np.ndarray, start: tuple[float, ...]) -> tuple[float, ...]:
