@@ -244,6 +244,17 @@ def test_tau_closed_form_limits():
     assert kendall_tau(0, 0.0) == 0.0
 
 
+def test_frank_tau_matches_vinecopulas_published_table():
+    # R VineCopula's BiCopPar2Tau.R tabulates Frank's τ (from copula::debye1) on
+    # c(-10^(5:2), seq(-36, 36, l = 100), 10^(2:5)); a few of its entries (8 digits)
+    grid = np.linspace(-36, 36, 100)
+    table = {-1e5: -0.99996000, -100.0: -0.96065797, grid[0]: -0.89396585,
+             grid[29]: -0.76130821, grid[50]: 0.04035073, grid[60]: 0.58873731,
+             grid[99]: 0.89396585, 1e3: 0.99600658}
+    for theta, tau in table.items():
+        assert float(kendall_tau(5, theta)) == pytest.approx(tau, abs=6e-9), theta
+
+
 @pytest.mark.parametrize("rho", [-0.99, -0.5, 0.0, 0.3, 0.8, 0.99])
 def test_tau_gaussian_against_orthant_probability(rho):
     # τ = 4·P(X1 < X1', X2 < X2') − 1 and X − X' is bivariate normal with correlation ρ
