@@ -18,7 +18,7 @@ import numpy as np
 from scipy import stats
 
 from soilp_qgis.copula import families as fam
-from soilp_qgis.copula.fit import PyvinecopulibFitter, _pv_families
+from soilp_qgis.copula.fit import PyvinecopulibFitter, pyvinecopulib_families
 from soilp_qgis.copula.margins import pseudo_observations
 
 CELLS = 200
@@ -62,7 +62,7 @@ def plain_loop(precipitation: np.ndarray, soil_moisture: np.ndarray) -> int:
     """pyvinecopulib's own per-cell selection on pseudo-observations (no Tawn types)."""
     import pyvinecopulib as pv
 
-    controls = pv.FitControlsBicop(family_set=_pv_families(fam.ALL_CODES),
+    controls = pv.FitControlsBicop(family_set=pyvinecopulib_families(fam.ALL_CODES),
                                    parametric_method="mle", selection_criterion="aic",
                                    num_threads=1)
     fitted = 0

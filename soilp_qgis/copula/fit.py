@@ -91,7 +91,7 @@ def _penalty(criterion: str, n: int) -> float:
     return 2.0 if criterion == "aic" else float(np.log(n))
 
 
-def _pv_families(codes: tuple[int, ...]) -> list:
+def pyvinecopulib_families(codes: tuple[int, ...]) -> list:
     """pyvinecopulib families of the non-Tawn VineCopula codes (rotations are pyvinecopulib's)."""
     import pyvinecopulib as pv
 
@@ -182,7 +182,7 @@ def select_copula(u1, u2, family_set: str = "all", criterion: str = "aic") -> Se
     n = data.shape[0]
     codes = fam.family_set(family_set)
     penalty = _penalty(criterion, n)
-    controls = pv.FitControlsBicop(family_set=_pv_families(codes), parametric_method="mle",
+    controls = pv.FitControlsBicop(family_set=pyvinecopulib_families(codes), parametric_method="mle",
                                    selection_criterion=criterion, preselect_families=True,
                                    allow_rotations=True, num_threads=1)
     bicop = pv.Bicop.from_data(data, controls=controls)
