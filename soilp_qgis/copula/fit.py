@@ -182,9 +182,9 @@ def select_copula(u1, u2, family_set: str = "all", criterion: str = "aic") -> Se
     n = data.shape[0]
     codes = fam.family_set(family_set)
     penalty = _penalty(criterion, n)
-    controls = pv.FitControlsBicop(family_set=pyvinecopulib_families(codes), parametric_method="mle",
-                                   selection_criterion=criterion, preselect_families=True,
-                                   allow_rotations=True, num_threads=1)
+    controls = pv.FitControlsBicop(family_set=pyvinecopulib_families(codes),
+                                   parametric_method="mle", selection_criterion=criterion,
+                                   preselect_families=True, allow_rotations=True, num_threads=1)
     bicop = pv.Bicop.from_data(data, controls=controls)
     loglik = float(bicop.loglik(data))
     code, par, par2 = fam.from_bicop(bicop)
