@@ -6,8 +6,6 @@ year y with January and February of year y+1, stamped with the December date (``
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from .errors import InputError
@@ -92,27 +90,3 @@ def period_label(date, scale: str) -> str:
         return f"{season_name([date])[0]} {text[:7]}"
     return {"daily": text, "monthly": text[:7], "annual": text[:4]}[scale]
 
-
-def calendar_months(dates) -> np.ndarray:
-    """Calendar month (1–12) of each date."""
-    return as_days(dates).astype("datetime64[M]").astype(np.int64) % 12 + 1
-
-
-def standardised_anomalies(block: np.ndarray, months: np.ndarray) -> np.ndarray:
-    """Per cell and calendar month: (value − month's mean) / month's standard deviation.
-
-    ``block`` is ``(cells, time)`` with NaN missing, ``months`` the calendar month of each step.
-    Removes the seasonal cycle (mean and spread) so what remains is month-to-month variation; a
-    month whose values do not vary in a cell gives NaN there.
-    """
-    block = np.asarray(block, dtype=np.float64)
-    anomalies = np.full(block.shape, np.nan)
-    for month in np.unique(months):
-        steps = months == month
-        values = block[:, steps]
-        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN months: NaN anomalies
-            mean = np.nanmean(values, axis=1, keepdims=True)
-            spread = np.nanstd(values, axis=1, keepdims=True)
-            anomalies[:, steps] = np.where(spread > 0, (values - mean) / spread, np.nan)
-    return anomalies

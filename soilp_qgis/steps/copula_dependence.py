@@ -12,9 +12,9 @@ import numpy as np
 from .. import styles
 from ..blocks import BlockExecutor, OutputSpec
 from ..copula.fit import PyvinecopulibFitter
+from ..copula.margins import calendar_months, deseasonalize
 from ..kendall import kendall_tau_b
 from ..protocol import Reporter
-from ..seasons import calendar_months, standardised_anomalies
 from ..tables import STATUS_NODATA, status_codes
 from ..timestack import write_raster
 from .common import (
@@ -40,8 +40,8 @@ class CopulaDependenceBlock:
         precipitation, soil_moisture = blocks["precipitation"], blocks["soil_moisture"]
         if self.months is not None:
             months = np.asarray(self.months)
-            precipitation = standardised_anomalies(precipitation, months)
-            soil_moisture = standardised_anomalies(soil_moisture, months)
+            precipitation = deseasonalize(precipitation, months)
+            soil_moisture = deseasonalize(soil_moisture, months)
         fitted = self.fitter.fit_block(precipitation, soil_moisture)
         sample = kendall_tau_b(precipitation, soil_moisture)
         ok = fitted.status == 0

@@ -62,7 +62,7 @@ def test_raw_values_share_the_seasonal_cycle_anomalies_do_not(stacks):
         for m in range(12):
             steps = np.arange(cells.shape[1]) % 12 == m
             out[:, steps] = ((cells[:, steps] - cells[:, steps].mean(axis=1, keepdims=True))
-                             / cells[:, steps].std(axis=1, keepdims=True))
+                             / cells[:, steps].std(axis=1, ddof=1, keepdims=True))
         return out
     expected = PyvinecopulibFitter().fit_block(by_hand(precipitation.astype(np.float32)),
                                                by_hand(soil_moisture.astype(np.float32)))
