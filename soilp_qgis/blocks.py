@@ -4,7 +4,8 @@ A *block function* is a pure function ``f(blocks) -> results`` where ``blocks`` 
 name to a ``(cells, time)`` array of one block of the grid and ``results`` maps each output name
 to a per-cell array ``(cells,)`` or ``(cells, bands)``. The executor
 
-- cuts the grid into strips of whole rows of about ``block_cells`` cells,
+- cuts the grid into strips of whole rows of about ``block_cells`` cells (fewer on small grids,
+  so that each worker gets several blocks),
 - has each worker read its own block from the input files (nothing large crosses a pipe),
 - skips cells with no valid value in any input (they get each output's ``fill``),
 - runs blocks in a pool of worker processes (``processes``; 1 runs in this process), or on a Dask
@@ -114,6 +115,13 @@ class BlockExecutor:
         self.block_cells = int(block_cells)
         self.scheduler = scheduler if scheduler is not None else os.environ.get(DASK_ENV) or None
 
+    def effective_block_cells(self, cells: int) -> int:
+        """Block size for a grid of ``cells``: at most ``block_cells``, and small enough that
+        every worker gets about four blocks, so a small grid still keeps all workers busy."""
+        if self.processes == 1 and not self.scheduler:
+            return self.block_cells
+        return max(1, min(self.block_cells, -(-cells // (4 * self.processes))))
+
     def run(self, block_function: BlockFunction, inputs: Mapping[str, BlockInput],
             outputs: Mapping[str, OutputSpec], report: Reporter | None = None
             ) -> dict[str, np.ndarray]:
@@ -122,7 +130,7 @@ class BlockExecutor:
         height, width = grid.height, grid.width
         arrays = {name: np.full((spec.bands, height, width), spec.fill, dtype=spec.dtype)
                   for name, spec in outputs.items()}
-        windows = plan_blocks(height, width, self.block_cells)
+        windows = plan_blocks(height, width, self.effective_block_cells(height * width))
         done = 0
 
         def place(window: Window, results: dict[str, np.ndarray]) -> None:
