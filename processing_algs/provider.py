@@ -34,6 +34,27 @@ ALGORITHMS = [
 ]
 
 
+class ShippedModel(QgsProcessingModelAlgorithm):
+    """A model shipped in ``resources/models``: ``full_analysis.model3`` → ``soilp:fullanalysis``."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+        self.loaded = self.fromFile(str(path))
+
+    def name(self):
+        return self.path.stem.replace("_", "")
+
+    def icon(self):
+        return QIcon(str(ICON_PATH))
+
+    def svgIconPath(self):  # noqa: N802
+        return str(ICON_PATH)
+
+    def createInstance(self):  # noqa: N802
+        return ShippedModel(self.path)
+
+
 class SoilpProvider(QgsProcessingProvider):
     """Provider ``soilp``: soil moisture–precipitation dependence."""
 
@@ -82,6 +103,6 @@ class SoilpProvider(QgsProcessingProvider):
         for algorithm_class in ALGORITHMS:
             self.addAlgorithm(algorithm_class())
         for model_path in sorted(Path(MODELS_DIR).glob("*.model3")):
-            model = QgsProcessingModelAlgorithm()
-            if model.fromFile(str(model_path)):
+            model = ShippedModel(model_path)
+            if model.loaded:
                 self.addAlgorithm(model)
