@@ -4,8 +4,8 @@ A *block function* is a pure function ``f(blocks) -> results`` where ``blocks`` 
 name to a ``(cells, time)`` array of one block of the grid and ``results`` maps each output name
 to a per-cell array ``(cells,)`` or ``(cells, bands)``. The executor
 
-- cuts the grid into strips of whole rows of about ``block_cells`` cells (fewer on small grids,
-  so that each worker gets several blocks),
+- cuts the grid into windows of about ``block_cells`` cells aligned to the inputs' storage tiles
+  (smaller on small grids, so that each worker gets several blocks),
 - has each worker read its own block from the input files (nothing large crosses a pipe),
 - skips cells with no valid value in any input (they get each output's ``fill``),
 - runs blocks in a pool of worker processes (``processes``; 1 runs in this process), or on a Dask
@@ -32,7 +32,7 @@ from .protocol import Reporter, SilentReporter
 from .timestack import StackInfo, read_stack
 
 BlockFunction = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
-DEFAULT_BLOCK_CELLS = 2048
+DEFAULT_BLOCK_CELLS = 4096
 DASK_ENV = "SOILP_DASK_SCHEDULER"
 
 
@@ -61,11 +61,37 @@ def default_processes() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def plan_blocks(height: int, width: int, block_cells: int = DEFAULT_BLOCK_CELLS) -> list[Window]:
-    """Strips of whole rows, about ``block_cells`` cells each (at least one row)."""
-    rows_per_block = max(1, block_cells // max(width, 1))
-    return [Window(0, row, width, min(rows_per_block, height - row))
-            for row in range(0, height, rows_per_block)]
+def plan_blocks(height: int, width: int, block_cells: int = DEFAULT_BLOCK_CELLS,
+                tile: Optional[tuple[int, int]] = None) -> list[Window]:
+    """Windows of about ``block_cells`` cells covering the grid, aligned to the storage tiles
+    ``tile = (rows, cols)`` of the inputs so no tile is decompressed for two blocks (default:
+    row strips). Several small tiles make one block; a tile larger than a block is cut into
+    strips of its rows."""
+    tile_rows, tile_cols = tile or (1, width)
+    tile_rows, tile_cols = max(1, min(tile_rows, height)), max(1, min(tile_cols, width))
+    block_cells = max(1, block_cells)
+    windows = []
+    if tile_rows * tile_cols <= block_cells:
+        tiles_per_block = block_cells // (tile_rows * tile_cols)
+        tiles_across = -(-width // tile_cols)
+        if tiles_per_block >= tiles_across:  # strips of whole tile rows, the full width
+            rows = tile_rows * (tiles_per_block // tiles_across)
+            return [Window(0, row, width, min(rows, height - row))
+                    for row in range(0, height, rows)]
+        cols = tile_cols * tiles_per_block
+        for row in range(0, height, tile_rows):
+            for col in range(0, width, cols):
+                windows.append(Window(col, row, min(cols, width - col),
+                                      min(tile_rows, height - row)))
+        return windows
+    rows = max(1, block_cells // tile_cols)  # a tile holds several blocks: strips of its rows
+    for tile_row in range(0, height, tile_rows):
+        tile_end = min(tile_row + tile_rows, height)
+        for col in range(0, width, tile_cols):
+            for row in range(tile_row, tile_end, rows):
+                windows.append(Window(col, row, min(tile_cols, width - col),
+                                      min(rows, tile_end - row)))
+    return windows
 
 
 def read_block(inputs: Mapping[str, BlockInput], window: Window) -> dict[str, np.ndarray]:
@@ -130,14 +156,17 @@ class BlockExecutor:
         height, width = grid.height, grid.width
         arrays = {name: np.full((spec.bands, height, width), spec.fill, dtype=spec.dtype)
                   for name, spec in outputs.items()}
-        windows = plan_blocks(height, width, self.effective_block_cells(height * width))
+        first = next(iter(inputs.values())).info
+        windows = plan_blocks(height, width, self.effective_block_cells(height * width),
+                              first.block_shape)
         done = 0
 
         def place(window: Window, results: dict[str, np.ndarray]) -> None:
             nonlocal done
             rows = slice(int(window.row_off), int(window.row_off + window.height))
+            cols = slice(int(window.col_off), int(window.col_off + window.width))
             for name, values in results.items():
-                arrays[name][:, rows, :] = values.T.reshape(
+                arrays[name][:, rows, cols] = values.T.reshape(
                     outputs[name].bands, int(window.height), int(window.width))
             done += 1
             report.progress(done / len(windows))

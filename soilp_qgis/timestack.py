@@ -34,7 +34,7 @@ from .errors import InputError, StackMismatchError
 from .seasons import TIME_SCALES, period_start
 
 #: Tile edge of the GeoTIFFs written here; blocks aligned to it decompress each tile once.
-TILE_SIZE = 256
+TILE_SIZE = 128
 NETCDF_SUFFIXES = (".nc", ".nc4", ".netcdf", ".cdf", ".h5", ".hdf5", ".he5")
 
 # ------------------------------------------------------------------------------------------------
@@ -192,6 +192,11 @@ class StackInfo:
     def count(self) -> int:
         """Number of time steps."""
         return int(len(self.dates))
+
+    @property
+    def block_shape(self) -> tuple[int, int]:
+        """``(rows, cols)`` of the storage tiles/chunks: reading whole ones is fastest."""
+        return tuple(self.layout.get("block_shape") or (1, self.grid.width))
 
     def date_labels(self) -> list[str]:
         """The dates as text at the stack's time scale (``2001-01`` for monthly)."""
@@ -426,6 +431,7 @@ def _gtiff_info(path: str) -> StackInfo:
         units = tags.get("units") or tags.get("UNITS") or (src.units[0] if src.units else "") or ""
         layout = {"format": "gtiff", "bands": list(range(1, src.count + 1)),
                   "flip_rows": flip_rows, "flip_cols": flip_cols,
+                  "block_shape": tuple(int(n) for n in src.block_shapes[0]),
                   "scales": list(src.scales), "offsets": list(src.offsets)}
         return StackInfo(path=path, variable=None, grid=grid, dates=dates, time_scale=time_scale,
                          units=units, nodata=src.nodata, name=Path(path).stem, layout=layout)
@@ -584,9 +590,11 @@ def _netcdf_info(path: str, variable: str | None) -> StackInfo:
         nodata = encoding.get("_FillValue", encoding.get("missing_value"))
         if nodata is not None:
             nodata = float(np.ravel(nodata)[0])
+        chunks = dict(zip(da.dims, encoding.get("chunksizes") or da.shape))
         layout = {"format": "netcdf", "time_dim": time_name, "y_dim": dims["Y"],
                   "x_dim": dims["X"], "flip_rows": flip_rows, "flip_cols": flip_cols,
-                  "squeeze": squeeze, "combine": combine}
+                  "squeeze": squeeze, "combine": combine,
+                  "block_shape": (int(chunks[dims["Y"]]), int(chunks[dims["X"]]))}
         return StackInfo(path=path, variable=variable, grid=grid, dates=dates,
                          time_scale=time_scale, units=str(da.attrs.get("units", "")),
                          nodata=nodata, name=variable, layout=layout)

@@ -76,3 +76,42 @@ def test_skipped_cells_take_the_fill_value(stacks):
         lambda blocks: {"status": np.zeros(len(blocks["x"]), dtype="uint8")},
         {"x": BlockInput(x_info), "y": BlockInput(y_info)}, outputs)
     assert arrays["status"][0, 3, 4] == 1 and (arrays["status"] == 0).sum() == 11 * 23 - 1
+
+
+@pytest.mark.parametrize("tile,block_cells", [((1, 23), 50), ((4, 8), 70), ((4, 8), 10),
+                                               ((16, 16), 100), ((3, 30), 1000)])
+def test_tile_aligned_plans_cover_every_cell_once(tile, block_cells):
+    windows = plan_blocks(height=11, width=23, block_cells=block_cells, tile=tile)
+    covered = np.zeros((11, 23), dtype=int)
+    for w in windows:
+        covered[int(w.row_off):int(w.row_off + w.height),
+                int(w.col_off):int(w.col_off + w.width)] += 1
+        # no window straddles a tile boundary unless it spans whole tiles
+        th, tw = min(tile[0], 11), min(tile[1], 23)
+        if int(w.height) < th:
+            assert int(w.row_off) // th == (int(w.row_off + w.height) - 1) // th
+    assert (covered == 1).all()
+
+
+def test_results_equal_on_tile_aligned_windows(stacks, tmp_path):
+    """A stack stored in small tiles gives rectangular windows; results are placed right."""
+    import rasterio
+
+    x_info, _, x, y = stacks
+    dates = x_info.dates
+    paths = {}
+    for name, values in (("x", x), ("y", y)):
+        profile = dict(driver="GTiff", width=23, height=11, count=len(dates), dtype="float32",
+                       crs=x_info.grid.crs, transform=x_info.grid.transform, nodata=-9999.0,
+                       tiled=True, blockxsize=16, blockysize=16)
+        with rasterio.open(tmp_path / f"{name}.tif", "w", **profile) as dst:
+            dst.write(np.where(np.isnan(values), -9999.0, values))
+            for band, date in enumerate(dates, start=1):
+                dst.set_band_description(band, str(date))
+            dst.update_tags(time_scale="monthly")
+        paths[name] = read_stack_info(tmp_path / f"{name}.tif")
+    assert paths["x"].block_shape == (16, 16)
+    inputs = {"x": BlockInput(paths["x"]), "y": BlockInput(paths["y"])}
+    arrays = BlockExecutor(1, 60).run(per_cell_statistics, inputs, OUTPUTS)
+    expected = per_cell_statistics({"x": x.reshape(len(x), -1).T, "y": y.reshape(len(y), -1).T})
+    np.testing.assert_allclose(arrays["mean"][0], expected["mean"].reshape(11, 23), rtol=1e-6)
