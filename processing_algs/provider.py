@@ -16,6 +16,7 @@ from .synthetic_world import SyntheticWorldAlgorithm
 from .ecoregion_series import EcoregionSeriesAlgorithm
 from .lagged_dependence import LaggedDependenceAlgorithm
 from .rasterize_ecoregions import RasterizeEcoregionsAlgorithm
+from .report import ReportAlgorithm
 from .ridge_control import RidgeControlAlgorithm
 
 MODELS_DIR = engine.PLUGIN_DIR / "resources" / "models"
@@ -31,6 +32,7 @@ ALGORITHMS = [
     CopulaDependenceAlgorithm,
     LaggedDependenceAlgorithm,
     RidgeControlAlgorithm,
+    ReportAlgorithm,
 ]
 
 

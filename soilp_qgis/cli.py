@@ -29,6 +29,8 @@ STEPS: dict[str, str] = {
     "rasterize_ecoregions": "soilp_qgis.steps.rasterize_ecoregions:rasterize_ecoregions",
     "ecoregion_series": "soilp_qgis.steps.ecoregion_series:ecoregion_series",
     "ridge_control": "soilp_qgis.steps.ridge_control:ridge_control",
+    "report": "soilp_qgis.steps.report:report",
+    "provenance": "soilp_qgis.steps.report:provenance",
 }
 
 
