@@ -12,7 +12,8 @@ from typing import Iterable, Optional, Sequence
 STYLE = """
 body { font-family: "Segoe UI", Helvetica, Arial, sans-serif; max-width: 1180px; margin: 2em auto;
        padding: 0 1em; color: #222; line-height: 1.45; }
-h1 { font-size: 1.7em; margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; margin-top: 2em; }
+h1 { font-size: 1.7em; margin-bottom: 0.2em; }
+h2 { border-bottom: 1px solid #ccc; margin-top: 2em; }
 h3 { margin-top: 1.4em; }
 .meta { color: #666; font-size: 0.9em; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }

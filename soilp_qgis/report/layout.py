@@ -28,7 +28,7 @@ def copula_file(folder: Path, layer: str, scale: str, what: str) -> Path:
 
 
 def lag_file(folder: Path, layer: str, what: str) -> Path:
-    """``lag_{layer}_{what}`` (``optimal_lag.tif``, ``tau_at_optimal_lag.tif``, ``tau_by_lag.tif``)."""
+    """``lag_{layer}_{what}`` (``optimal_lag.tif``, ``tau_at_optimal_lag.tif`` …)."""
     return Path(folder) / f"lag_{layer}_{what}"
 
 

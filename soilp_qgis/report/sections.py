@@ -17,7 +17,6 @@ import numpy as np
 
 from ..ecoregions import is_vector, load_ecoregions
 from ..protocol import Reporter
-from ..ridge import DOMINANT_CLASSES
 from ..ternary import ternary_rgb
 from ..timestack import Grid, read_raster
 from . import html as h
@@ -299,8 +298,8 @@ def negative_dependence(ctx: Context) -> h.Html:
     parts = []
     sentences = []
     for scale in SCALES:
-        items = [f"{LAYERS[layer]} {share_text(shares[(layer, scale)].share, shares[(layer, scale)].cells)}"
-                 for layer in LAYERS if (layer, scale) in shares]
+        items = [f"{LAYERS[layer]} {share_text(entry.share, entry.cells)}"
+                 for layer in LAYERS if (entry := shares.get((layer, scale)))]
         if items:
             sentences.append(f"{scale}: " + "; ".join(items))
     parts.append(h.paragraph("Negative dependence (cells whose copula gives τ < 0) — "
@@ -322,7 +321,8 @@ def negative_dependence(ctx: Context) -> h.Html:
     checks = [f"{LAYERS[e.layer]}, {e.scale}: {e.check}" for e in shares.values()]
     problems = [c for e, c in zip(shares.values(), checks) if e.problem]
     if problems:
-        parts.append(h.warning("The copula table and its τ raster disagree — " + "; ".join(problems)))
+        parts.append(h.warning("The copula table and its τ raster disagree — "
+                               + "; ".join(problems)))
     parts.append(h.paragraph("Checked against the τ rasters: " + "; ".join(checks) + ".",
                              class_="check"))
 
@@ -387,7 +387,8 @@ def optimal_lag(ctx: Context) -> h.Html:
     path = map_grid_figure(ctx.figure_path("optimal_lag"), rows, columns, panels, outline,
                            title="Lag of soil moisture behind precipitation")
     parts = [h.figure(path.name, "The lag k (months) maximising |τ| between precipitation at t "
-                                 "and soil moisture at t + k, and τ there." + _outline_note(outline))]
+                                 "and soil moisture at t + k, and τ there."
+                      + _outline_note(outline))]
     histogram = histogram_figure(
         ctx.figure_path("optimal_lag_histogram"),
         [(LAYERS[layer], lags[layer].values.ravel()) for layer in present],
@@ -401,8 +402,9 @@ def optimal_lag(ctx: Context) -> h.Html:
             continue
         counts = np.bincount(values)
         mode = int(counts.argmax())
+        mode_share = percent(counts[mode] / values.size)
         rows_text.append([LAYERS[layer], f"{values.size:,}",
-                          f"{mode} month{'s' if mode != 1 else ''} ({percent(counts[mode] / values.size)})",
+                          f"{mode} month{'s' if mode != 1 else ''} ({mode_share})",
                           f"{np.median(values):g}", percent(float((values == 0).mean()))])
     parts.append(h.table(["soil layer", "cells", "most common optimal lag", "median lag (months)",
                           "no lag (k = 0)"], rows_text, numeric=[False, True, True, True, True],
@@ -474,8 +476,8 @@ def ternary_composites(ctx: Context) -> h.Html:
                 else:
                     legends.append(h.missing(f"No legend PNG for {period} (ridge_{layer}_"
                                              f"{period}_legend.png)."))
-            parts.append(h.tag("div", h.join([h.figure(path.name, f"Ternary composite {label} "
-                                                       f"({model} colours)." + _outline_note(outline)),
+            caption = f"Ternary composite, {label}, {model} colours." + _outline_note(outline)
+            parts.append(h.tag("div", h.join([h.figure(path.name, caption),
                                               h.tag("div", h.join(legends))]), class_="side"))
         shares = ridge_shares(ctx.folder, layer)
         if not shares:

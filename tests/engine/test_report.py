@@ -27,7 +27,7 @@ from soilp_qgis.report.figures import MapRaster, MapRow, map_grid_figure, outlin
 from soilp_qgis.steps.aggregate_time import aggregate_time
 from soilp_qgis.steps.copula_dependence import copula_dependence
 from soilp_qgis.steps.lagged_dependence import lagged_dependence
-from soilp_qgis.steps.report import provenance, report
+from soilp_qgis.steps.report import report
 from soilp_qgis.steps.ridge_control import ridge_control
 from soilp_qgis.steps.synthetic_world import synthetic_world
 from soilp_qgis.tables import biome_names
@@ -177,7 +177,8 @@ def analysis(tmp_path_factory):
             "ecoregions_raster": ecoregions, "output_rgb": f"{prefix}_rgb.tif",
             "output_legend": f"{prefix}_legend.png", "output_dominant": f"{prefix}_dominant.tif",
             "output_table": f"{prefix}_table.csv"}, quiet)
-    provenance_inputs = {"precipitation": daily, "soil_moisture_layer1": str(world / LAYER_FILES["layer1"]),
+    provenance_inputs = {"precipitation": daily,
+                         "soil_moisture_layer1": str(world / LAYER_FILES["layer1"]),
                          "ecoregions": str(world / "ecoregions.gpkg")}
     write_provenance(out, provenance_inputs, {"family_set": "one_parameter", "max_lag": 6})
     result = report({"input_folder": str(out), "ecoregions_raster": ecoregions,

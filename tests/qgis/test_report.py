@@ -1,6 +1,6 @@
 """soilp:report through Processing on an output folder made by the engine's CLI steps on a small
 synthetic world: the page names its sections, states the negative-dependence share the τ raster
-gives (read here with QGIS's GDAL), announces what is missing, and its figures are PNGs beside it."""
+gives (read here with QGIS's GDAL), announces what is missing; its figures are PNGs beside it."""
 
 from __future__ import annotations
 
