@@ -20,12 +20,16 @@ figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; 
 figcaption { font-size: 0.9em; color: #444; }
 table { border-collapse: collapse; margin: 0.6em 0 1em; font-size: 0.88em; }
 th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: left; vertical-align: top; }
-th { background: #f2f2f2; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f2f2f2; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .missing { color: #8a6d3b; background: #fcf8e3; padding: 4px 8px; border-left: 3px solid #e0c36c; }
 .warning { color: #a94442; background: #f2dede; padding: 4px 8px; border-left: 3px solid #d9534f; }
 .check { color: #3c763d; }
 .side { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
-.side > figure { flex: 1 1 420px; }
+.side > figure { flex: 1 1 520px; }
+.legends { flex: 0 1 440px; } .legends img { max-width: 440px; }
+.legends.wide { flex: 1 1 100%; display: flex; flex-wrap: wrap; gap: 0 1em; }
+.legends.wide > * { flex: 1 1 45%; margin: 0; }
 code, .path { font-family: Consolas, monospace; font-size: 0.9em; word-break: break-all; }
 details { margin: 0.5em 0 1em; } summary { cursor: pointer; color: #2c5d8a; }
 """

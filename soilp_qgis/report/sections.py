@@ -478,7 +478,9 @@ def ternary_composites(ctx: Context) -> h.Html:
                                              f"{period}_legend.png)."))
             caption = f"Ternary composite, {label}, {model} colours." + _outline_note(outline)
             parts.append(h.tag("div", h.join([h.figure(path.name, caption),
-                                              h.tag("div", h.join(legends))]), class_="side"))
+                                              h.tag("div", h.join(legends), class_="legends wide"
+                                                    if len(legends) > 1 else "legends")]),
+                               class_="side"))
         shares = ridge_shares(ctx.folder, layer)
         if not shares:
             parts.append(h.missing(f"No class-share tables for {LAYERS[layer]} "
