@@ -221,6 +221,8 @@ def build():
     report.setDescription("Dependence report")
     report.setPosition(QPointF(1500.0, 300.0))
     report.addParameterSources("INPUT_FOLDER", [param("OUTPUT_FOLDER")])
+    report.addParameterSources("ECOREGIONS", [param("ECOREGIONS")])
+    report.addParameterSources("FIELD", [param("FIELD")])
     report.addParameterSources("OUTPUT_HTML", [Source.fromExpression(
         "@OUTPUT_FOLDER || '/report.html'")])
     report.setDependencies([QgsProcessingModelChildDependency(child) for child in children])

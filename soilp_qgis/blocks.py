@@ -29,10 +29,10 @@ import numpy as np
 from rasterio.windows import Window
 
 from .protocol import Reporter, SilentReporter
-from .timestack import StackInfo, read_stack
+from .timestack import TILE_SIZE, StackInfo, read_stack
 
 BlockFunction = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
-DEFAULT_BLOCK_CELLS = 4096
+DEFAULT_BLOCK_CELLS = TILE_SIZE * TILE_SIZE  # one tile of the stacks soilp writes
 DASK_ENV = "SOILP_DASK_SCHEDULER"
 
 
