@@ -78,6 +78,27 @@ def described(definition: QgsProcessingParameterDefinition, help_text: str,
     return definition
 
 
+def missing_field(algorithm: QgsProcessingAlgorithm, definition: QgsProcessingParameterField,
+                  parameters, context) -> Optional[str]:
+    """The problem when a field parameter names a field its parent layer does not have (QGIS
+    does not check this itself), so a run fails before any work starts."""
+    parent_name = definition.parentLayerParameterName()
+    if not parent_name or parameters.get(parent_name) in (None, ""):
+        return None
+    field = algorithm.parameterAsString(parameters, definition.name(), context) or \
+        (definition.defaultValue() or "")
+    if not field:
+        return None
+    layer = algorithm.parameterAsVectorLayer(parameters, parent_name, context)
+    if not isinstance(layer, QgsVectorLayer):
+        return None
+    names = [f.name() for f in layer.fields()]
+    if field not in names:
+        return (f"{parent_name} layer '{layer.name()}' has no field '{field}' "
+                f"(its fields: {', '.join(names) or 'none'})")
+    return None
+
+
 def setting_value(name: str) -> Optional[str]:
     """A soilp Processing setting, or None where Processing's settings are not available."""
     try:
@@ -198,7 +219,7 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
             return ok, message
         for definition in self.parameterDefinitions():
             if isinstance(definition, QgsProcessingParameterField):
-                problem = self._missing_field(definition, parameters, context)
+                problem = missing_field(self, definition, parameters, context)
             elif isinstance(definition, QgsProcessingParameterFeatureSource):
                 problem = self._wrong_geometry(definition, parameters, context)
             else:
@@ -206,6 +227,18 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
             if problem:
                 return False, problem
         return True, ""
+
+    def _wrong_geometry(self, definition, parameters, context) -> Optional[str]:
+        """A polygon-only source given points or lines (QGIS 3.22 does not refuse it itself)."""
+        if QgsProcessing.TypeVectorPolygon not in definition.dataTypes() or \
+                parameters.get(definition.name()) in (None, ""):
+            return None
+        layer = self.parameterAsVectorLayer(parameters, definition.name(), context)
+        if layer is None or layer.geometryType() == QgsWkbTypes.PolygonGeometry:
+            return None
+        kind = QgsWkbTypes.geometryDisplayString(layer.geometryType())
+        return (f"{definition.name()} layer '{layer.name()}' has {kind.lower()} geometries; "
+                f"it must be a polygon layer")
 
     def _wrong_geometry(self, definition, parameters, context) -> Optional[str]:
         """A polygon-only source given points or lines (QGIS 3.22 does not refuse it itself)."""

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qgis.core import QgsProcessingModelAlgorithm, QgsProcessingProvider
+from qgis.core import (
+    QgsProcessingModelAlgorithm,
+    QgsProcessingParameterField,
+    QgsProcessingProvider,
+)
 from qgis.PyQt.QtGui import QIcon
 
 from . import engine
+from .base import missing_field
 from .aggregate_time import AggregateTimeAlgorithm
 from .align_grid import AlignGridAlgorithm
 from .check_engine import CheckEngineAlgorithm
@@ -55,6 +60,19 @@ class ShippedModel(QgsProcessingModelAlgorithm):
 
     def createInstance(self):  # noqa: N802
         return ShippedModel(self.path)
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        """As for every soilp algorithm: a field missing from its layer stops the model before
+        its first step runs, not hours later in the step that needs it."""
+        ok, message = super().checkParameterValues(parameters, context)
+        if not ok:
+            return ok, message
+        for definition in self.parameterDefinitions():
+            if isinstance(definition, QgsProcessingParameterField):
+                problem = missing_field(self, definition, parameters, context)
+                if problem:
+                    return False, problem
+        return True, ""
 
 
 class SoilpProvider(QgsProcessingProvider):

@@ -72,7 +72,8 @@ def build():
     add_input(QgsProcessingParameterFeatureSource(
         "ECOREGIONS", "Ecoregions (polygon layer)", [QgsProcessing.TypeVectorPolygon]), 120.0, y)
     add_input(QgsProcessingParameterField("FIELD", "Ecoregion field", defaultValue="BIOME",
-                                          parentLayerParameterName="ECOREGIONS"), 120.0, y + 70)
+                                          parentLayerParameterName="ECOREGIONS", optional=True),
+              120.0, y + 70)
     add_input(QgsProcessingParameterFile("OUTPUT_FOLDER", "Output folder",
                                          behavior=QgsProcessingParameterFile.Folder),
               120.0, y + 140)
