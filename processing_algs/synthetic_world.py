@@ -50,9 +50,9 @@ class SyntheticWorldAlgorithm(SoilpAlgorithm):
     def define_parameters(self):
         return [
             described(QgsProcessingParameterExtent(
-                "EXTENT", "Extent", defaultValue="-180,180,0,90 [EPSG:4326]"),
-                "The area to simulate (taken in longitude/latitude); the default is the "
-                "Northern Hemisphere, as in the paper."),
+                "EXTENT", "Extent", defaultValue="-180,180,0,90 [EPSG:4326]", optional=True),
+                "The area to simulate (taken in longitude/latitude); empty or the default is "
+                "the Northern Hemisphere, as in the paper."),
             described(QgsProcessingParameterNumber(
                 "RESOLUTION", "Resolution (degrees)", QgsProcessingParameterNumber.Double,
                 defaultValue=2.0, minValue=0.05, maxValue=30.0),
@@ -83,7 +83,7 @@ class SyntheticWorldAlgorithm(SoilpAlgorithm):
             described(QgsProcessingParameterFolderDestination(
                 "OUTPUT_FOLDER", "Output folder"),
                 "Where the stacks (precipitation_daily.tif, soil_moisture_0_7cm.tif, …) and "
-                "ecoregions.tif / ecoregions.gpkg are written."),
+                "ecoregions.tif / ecoregion_polygons.gpkg are written."),
         ]
 
     def define_outputs(self):

@@ -11,7 +11,7 @@ Writes into the folder: ``precipitation_daily.tif`` (mm/day), ``soil_moisture_0_
 ``soil_moisture_7_28cm.tif``, ``soil_moisture_28_100cm.tif`` (m³/m³), ``evapotranspiration.tif``
 (mm/month), ``air_temperature.tif`` (°C), ``land_surface_temperature.tif`` (K),
 ``gross_primary_production.tif`` (g C m⁻² d⁻¹) — monthly unless named daily — and the
-ecoregions as ``ecoregions.tif`` (WWF code, 0 = sea) and ``ecoregions.gpkg`` (layer
+ecoregions as ``ecoregions.tif`` (WWF code, 0 = sea) and ``ecoregion_polygons.gpkg`` (layer
 ``ecoregions``, fields ``BIOME``, ``BIOME_NAME``).
 """
 
@@ -122,7 +122,9 @@ def _write_polygons(geography, path: Path) -> Path:
     tmp = path.with_name(f".{path.stem}.partial.gpkg")
     if tmp.exists():
         tmp.unlink()
-    frame.to_file(tmp, layer="ecoregions", driver="GPKG")
+    # GeoPackage 1.2: read without warnings by the older GDAL of QGIS 3.22 (Debian 12)
+    frame.to_file(tmp, layer="ecoregions", driver="GPKG", engine="pyogrio",
+                  dataset_options={"VERSION": "1.2"})
     os.replace(tmp, path)
     write_sidecar_style(path, biome_vector_style())
     return path
@@ -183,7 +185,7 @@ def synthetic_world(params: dict, report: Reporter) -> dict:
                           tags={"source": geography.source, "seed": seed})
     results["ECOREGIONS_RASTER"] = str(raster)
     report.load(str(raster), "Ecoregions (WWF biomes)")
-    polygons = _write_polygons(geography, folder / "ecoregions.gpkg")
+    polygons = _write_polygons(geography, folder / "ecoregion_polygons.gpkg")
     results["ECOREGIONS"] = str(polygons)
     report.load(str(polygons), "Ecoregions")
     report.progress(1.0)

@@ -179,7 +179,7 @@ def analysis(tmp_path_factory):
             "output_table": f"{prefix}_table.csv"}, quiet)
     provenance_inputs = {"precipitation": daily,
                          "soil_moisture_layer1": str(world / LAYER_FILES["layer1"]),
-                         "ecoregions": str(world / "ecoregions.gpkg")}
+                         "ecoregions": str(world / "ecoregion_polygons.gpkg")}
     write_provenance(out, provenance_inputs, {"family_set": "one_parameter", "max_lag": 6})
     result = report({"input_folder": str(out), "ecoregions_raster": ecoregions,
                      "title": "Small world"}, quiet)

@@ -60,7 +60,7 @@ def test_report_names_its_sections_and_states_the_rasters_numbers(soilp_provider
     target = out / "report.html"
     result = processing.run("soilp:report", {
         "INPUT_FOLDER": str(out), "TITLE": "Small world <test>",
-        "ECOREGIONS": str(world / "ecoregions.gpkg"), "OUTPUT_HTML": str(target)})
+        "ECOREGIONS": str(world / "ecoregion_polygons.gpkg"), "OUTPUT_HTML": str(target)})
     assert result["OUTPUT_HTML"] == str(target)
     page = target.read_text(encoding="utf-8")
     assert "<h1>Small world &lt;test&gt;</h1>" in page
@@ -79,7 +79,7 @@ def test_report_names_its_sections_and_states_the_rasters_numbers(soilp_provider
     assert "No Bayesian driver results in this folder" in page
     assert "No provenance.json in this folder" in page
     assert "No optimal-lag map for Layer 1 (0–7 cm), Layer 2 (7–28 cm)." in page
-    assert "Outline: ecoregions.gpkg." in page
+    assert "Outline: ecoregion_polygons.gpkg." in page
     sources = re.findall(r'<img src="([^"]+)"', page)
     assert {"report_dependence_monthly.png", "report_negative_share.png",
             "report_optimal_lag.png"} <= set(sources)
