@@ -1,0 +1,246 @@
+"""NUTS sampling of the driver model: nutpie (default), pymc's own NUTS, or numpyro through JAX.
+
+All three sample the same pymc model (same posterior); they differ in speed. nutpie compiles the
+model with numba once and reuses the compiled model for every ecoregion with the same number of
+parameters (same DATA mode and number of cells), swapping only the data. Progress is reported per
+chain through ``progress(chain, finished_iterations, total_iterations)`` (tuning included).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import arviz as az
+import numpy as np
+import pymc as pm
+
+from soilp_qgis.bayes.data import EcoregionData
+from soilp_qgis.bayes.model import RANDOM_INTERCEPT_FORMS, SUMMARY_VARIABLES, build_driver_model
+from soilp_qgis.errors import InputError
+
+#: Samplers, fastest first; numpyro needs ``jax`` and ``numpyro`` (not in the default install).
+SAMPLERS: tuple[str, ...] = ("nutpie", "pymc", "numpyro")
+
+ChainProgress = Callable[[int, int, int], None]
+"""``progress(chain, finished_iterations, total_iterations)``; iterations count tuning too."""
+
+# nutpie renders this template (its progress display mechanism) and hands us the text.
+_NUTPIE_PROGRESS_TEMPLATE = "{% for chain in chains %}{{ chain.finished_draws }}/{{ chain.total_draws }};{% endfor %}"
+_NUTPIE_PROGRESS_MS = 250
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """MCMC settings; the defaults are the paper's (4 chains × (2000 warm-up + 2000 draws), depth 10).
+
+    ``cores``: chains run in parallel on this many cores (default: as many as chains, at most the
+    CPU count). ``random_intercepts``: the form of the per-cell intercepts in DATA=cells (see
+    :func:`~soilp_qgis.bayes.model.build_driver_model`).
+    """
+
+    chains: int = 4
+    tune: int = 2000
+    draws: int = 2000
+    max_treedepth: int = 10
+    target_accept: float = 0.8
+    seed: int = 0
+    sampler: str = "nutpie"
+    cores: int | None = None
+    random_intercepts: str = "centred"
+
+    def validate(self) -> None:
+        """Raise :class:`InputError` naming the parameter that is out of range."""
+        if self.sampler not in SAMPLERS:
+            raise InputError(f"SAMPLER must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+        if self.random_intercepts not in RANDOM_INTERCEPT_FORMS:
+            raise InputError(f"RANDOM_INTERCEPTS must be one of {', '.join(RANDOM_INTERCEPT_FORMS)}, "
+                             f"got {self.random_intercepts!r}")
+        if self.chains < 1:
+            raise InputError(f"CHAINS must be at least 1, got {self.chains}")
+        if self.tune < 0:
+            raise InputError(f"TUNE must be 0 or more, got {self.tune}")
+        if self.draws < 1:
+            raise InputError(f"DRAWS must be at least 1, got {self.draws}")
+        if not 1 <= self.max_treedepth <= 30:
+            raise InputError(f"MAX_TREEDEPTH must be between 1 and 30, got {self.max_treedepth}")
+        if not 0.0 < self.target_accept < 1.0:
+            raise InputError(f"TARGET_ACCEPT must be between 0 and 1, got {self.target_accept}")
+        if self.sampler == "numpyro":
+            try:
+                import jax  # noqa: F401
+                import numpyro  # noqa: F401
+            except ImportError as exc:
+                raise InputError("SAMPLER numpyro needs the jax and numpyro packages in the engine "
+                                 "environment (pip install jax numpyro); use nutpie or pymc") from exc
+
+    @property
+    def n_cores(self) -> int:
+        return self.cores or max(1, min(self.chains, os.cpu_count() or 1))
+
+
+@dataclass
+class Posterior:
+    """Posterior draws of one ecoregion's model and the sampler's health counts."""
+
+    idata: az.InferenceData
+    divergences: int
+    tree_depth_hits: int
+    sampler: str
+    compile_seconds: float
+    sampling_seconds: float
+
+
+def _count(stats, names: tuple[str, ...]) -> int | None:
+    for name in names:
+        if name in stats:
+            return int(np.asarray(stats[name]).astype(bool).sum())
+    return None
+
+
+def _health(idata: az.InferenceData, max_treedepth: int) -> tuple[int, int]:
+    """(divergent transitions, draws that hit the maximum tree depth) after warm-up."""
+    stats = idata.sample_stats
+    divergences = _count(stats, ("diverging",)) or 0
+    hits = _count(stats, ("maxdepth_reached", "reached_max_treedepth"))
+    if hits is None:
+        hits = int((np.asarray(stats["tree_depth"]) >= max_treedepth).sum()) if "tree_depth" in stats else 0
+    return divergences, hits
+
+
+def _stored_variables(model: pm.Model) -> list[str]:
+    return [name for name in SUMMARY_VARIABLES if name in model.named_vars]
+
+
+class DriverSampler:
+    """Samples driver models with one setting; keeps nutpie's compiled models for reuse."""
+
+    def __init__(self, settings: SamplerSettings | None = None):
+        self.settings = settings or SamplerSettings()
+        self.settings.validate()
+        self._compiled: dict[tuple[str, int], object] = {}
+
+    def sample(self, data: EcoregionData, *, seed: int | None = None,
+               progress: ChainProgress | None = None) -> Posterior:
+        """Posterior of the driver model of ``data``; ``seed`` overrides the settings' seed."""
+        seed = self.settings.seed if seed is None else int(seed)
+        run = {"nutpie": self._nutpie, "pymc": self._pymc, "numpyro": self._numpyro}
+        idata, compile_s, sampling_s = run[self.settings.sampler](data, seed, progress)
+        if "cell" in idata.posterior.dims:
+            idata.posterior = idata.posterior.assign_coords(cell=np.asarray(data.cells))
+        divergences, hits = _health(idata, self.settings.max_treedepth)
+        return Posterior(idata, divergences, hits, self.settings.sampler, compile_s, sampling_s)
+
+    # -- nutpie ---------------------------------------------------------------------------------
+    def _nutpie_model(self, data: EcoregionData):
+        import nutpie
+
+        key = (data.data, data.n_cells if data.cell_index is not None else 0)
+        updates = {"terms": data.terms, "responses": data.responses}
+        if data.cell_index is not None:
+            updates["cell_index"] = data.cell_index
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            model = build_driver_model(data, self.settings.random_intercepts)
+            compiled = nutpie.compile_pymc_model(model, var_names=_stored_variables(model))
+            self._compiled[key] = compiled
+            return compiled
+        return compiled.with_data(**updates)
+
+    def _nutpie(self, data: EcoregionData, seed: int, progress: ChainProgress | None):
+        import nutpie
+
+        s = self.settings
+        start = time.perf_counter()
+        compiled = self._nutpie_model(data)
+        compiled_at = time.perf_counter()
+        options = dict(draws=s.draws, tune=s.tune, chains=s.chains, cores=s.n_cores, seed=seed,
+                       maxdepth=s.max_treedepth, target_accept=s.target_accept, save_warmup=False)
+        if progress is None:
+            idata = nutpie.sample(compiled, progress_bar=False, **options)
+        else:
+            idata = _nutpie_with_progress(nutpie, compiled, options, progress)
+        return idata, compiled_at - start, time.perf_counter() - compiled_at
+
+    # -- pymc -----------------------------------------------------------------------------------
+    def _pymc(self, data: EcoregionData, seed: int, progress: ChainProgress | None):
+        s = self.settings
+        model = build_driver_model(data, self.settings.random_intercepts)
+        total = s.tune + s.draws
+        callback = None
+        if progress is not None:
+            def callback(trace, draw):  # pymc calls this in the main process for every draw
+                progress(int(draw.chain), int(draw.draw_idx) + 1, total)
+        start = time.perf_counter()
+        with model:
+            idata = pm.sample(draws=s.draws, tune=s.tune, chains=s.chains, cores=s.n_cores,
+                              random_seed=seed, progressbar=False, callback=callback,
+                              var_names=_stored_variables(model),
+                              nuts={"target_accept": s.target_accept,
+                                    "max_treedepth": s.max_treedepth},
+                              compute_convergence_checks=False,
+                              idata_kwargs={"log_likelihood": False})
+        return idata, 0.0, time.perf_counter() - start
+
+    # -- numpyro --------------------------------------------------------------------------------
+    def _numpyro(self, data: EcoregionData, seed: int, progress: ChainProgress | None):
+        s = self.settings
+        model = build_driver_model(data, self.settings.random_intercepts)
+        start = time.perf_counter()
+        with model:
+            idata = pm.sample(draws=s.draws, tune=s.tune, chains=s.chains, random_seed=seed,
+                              progressbar=False, nuts_sampler="numpyro",
+                              var_names=_stored_variables(model), target_accept=s.target_accept,
+                              nuts_sampler_kwargs={"chain_method": "vectorized",
+                                                   "nuts_kwargs": {"max_tree_depth": s.max_treedepth}},
+                              compute_convergence_checks=False,
+                              idata_kwargs={"log_likelihood": False})
+        if progress is not None:  # numpyro reports nothing while it runs
+            for chain in range(s.chains):
+                progress(chain, s.tune + s.draws, s.tune + s.draws)
+        return idata, 0.0, time.perf_counter() - start
+
+
+def _nutpie_with_progress(nutpie, compiled, options: dict, progress: ChainProgress):
+    """nutpie sampling with per-chain progress, through nutpie's template progress display.
+
+    nutpie's public API only shows progress as a terminal or notebook widget; its sampler also takes
+    a template and a callback (what the notebook display uses), which is what this relies on. If a
+    nutpie release changes that internal API, sampling falls back to the public call and progress
+    is reported once per chain at the end.
+    """
+    from nutpie import _lib
+    from nutpie.sample import _BackgroundSampler
+
+    def on_text(text: str) -> None:
+        for chain, part in enumerate(p for p in text.split(";") if p):
+            done, total = part.split("/")
+            progress(chain, int(done), int(total))
+
+    try:
+        settings = _lib.PyNutsSettings.Diag(options["seed"])
+        settings.num_tune = options["tune"]
+        settings.num_draws = options["draws"]
+        settings.num_chains = options["chains"]
+        settings.maxdepth = options["maxdepth"]
+        settings.target_accept = options["target_accept"]
+        progress_type = _lib.ProgressType.template_callback(
+            _NUTPIE_PROGRESS_MS, _NUTPIE_PROGRESS_TEMPLATE, options["cores"], on_text)
+        background = _BackgroundSampler.__new__(_BackgroundSampler)
+        background._settings = settings
+        background._compiled_model = compiled
+        background._save_warmup = options["save_warmup"]
+        background._return_raw_trace = False
+        background._html = None
+        background._store = _lib.PyStorage.arrow()
+        background._sampler = compiled._make_sampler(
+            settings, np.zeros(compiled.n_dim), options["cores"], progress_type, background._store)
+    except (AttributeError, TypeError):
+        idata = nutpie.sample(compiled, progress_bar=False, **options)
+        total = options["tune"] + options["draws"]
+        for chain in range(options["chains"]):
+            progress(chain, total, total)
+        return idata
+    return background.wait()
