@@ -93,8 +93,7 @@ demo: env
 	@$(MAKE) --no-print-directory demo-run
 
 demo-run:
-	@echo "Running soilp:checkengine headless through $(QGIS_PROCESS)"
-	@$(HEADLESS_ENV) $(QGIS_PROCESS) run soilp:checkengine
+	@$(HEADLESS_ENV) QGIS_PROCESS=$(QGIS_PROCESS) bash scripts/demo.sh
 
 # ------------------------------------------------------------------------------------ package
 package:

@@ -15,6 +15,7 @@ from . import engine
 from .base import missing_field
 from .aggregate_time import AggregateTimeAlgorithm
 from .align_grid import AlignGridAlgorithm
+from .bayesian_drivers import BayesianDriversAlgorithm
 from .check_engine import CheckEngineAlgorithm
 from .copula_dependence import CopulaDependenceAlgorithm
 from .synthetic_world import SyntheticWorldAlgorithm
@@ -37,6 +38,7 @@ ALGORITHMS = [
     CopulaDependenceAlgorithm,
     LaggedDependenceAlgorithm,
     RidgeControlAlgorithm,
+    BayesianDriversAlgorithm,
     ReportAlgorithm,
 ]
 

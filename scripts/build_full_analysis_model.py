@@ -86,6 +86,10 @@ def build():
                       ("BAYES_TUNE", "Bayesian model: warm-up iterations per chain", 2000, 50),
                       ("BAYES_DRAWS", "Bayesian model: draws per chain", 2000, 50),
                       ("BAYES_MAX_CELLS", "Bayesian model: cells per ecoregion", 200, 2)]
+    add_input(QgsProcessingParameterEnum(
+        "BAYES_DATA", "Bayesian model: data per ecoregion",
+        options=["Cells (random intercepts per cell)", "Ecoregion mean series"], defaultValue=0),
+        120.0, y + 560)
     for i, (name, description, default, minimum) in enumerate(bayes_settings):
         add_input(QgsProcessingParameterNumber(name, description,
                                                QgsProcessingParameterNumber.Integer,
@@ -206,7 +210,7 @@ def build():
                        "SOIL_MOISTURE": output_of("soil_moisture_layer1_annual"),
                        "AIR_TEMPERATURE": output_of("air_temperature_annual"),
                        "GPP": output_of("gpp_annual"), "LST": output_of("lst_annual")}
-        sources.update({"CHAINS": param("BAYES_CHAINS"), "TUNE": param("BAYES_TUNE"),
+        sources.update({"DATA": param("BAYES_DATA"), "CHAINS": param("BAYES_CHAINS"), "TUNE": param("BAYES_TUNE"),
                         "DRAWS": param("BAYES_DRAWS"), "MAX_CELLS": param("BAYES_MAX_CELLS")})
         add_child(f"bayes_{scale}", "soilp:bayesiandrivers",
                   f"Bayesian drivers ({scale})", 1500.0, 60.0 + 70 * i,

@@ -23,6 +23,7 @@ STEPS: dict[str, str] = {
     "check": "soilp_qgis.steps.check:check",
     "synthetic_world": "soilp_qgis.steps.synthetic_world:synthetic_world",
     "copula_dependence": "soilp_qgis.steps.copula_dependence:copula_dependence",
+    "bayesian_drivers": "soilp_qgis.steps.bayesian_drivers:bayesian_drivers",
     "lagged_dependence": "soilp_qgis.steps.lagged_dependence:lagged_dependence",
     "aggregate_time": "soilp_qgis.steps.aggregate_time:aggregate_time",
     "align_grid": "soilp_qgis.steps.align_grid:align_grid",

@@ -88,9 +88,9 @@ def ridge_control(params: dict, report: Reporter) -> dict:
     inputs = block_inputs(infos, season)
     steps = inputs["soil_moisture"].time_steps
     n_steps = infos["soil_moisture"].count if steps is None else len(steps)
-    if n_steps < min_observations:
-        raise InputError(f"SEASON {season} keeps {n_steps} time steps of the stacks, fewer than "
-                         f"MIN_OBSERVATIONS {min_observations}: no cell could be fitted")
+    if n_steps < min_observations:  # every cell gets status 'too few values'; the run goes on
+        report.warning(f"SEASON {season} keeps {n_steps} time steps of the stacks, fewer than "
+                       f"MIN_OBSERVATIONS {min_observations}: no cell can be fitted")
     codes = ecoregion_codes(params, grid)
     with_temperature = "air_temperature" in infos
     alpha_text = "chosen per cell by leave-one-out" if alpha is None else f"{alpha:g}"

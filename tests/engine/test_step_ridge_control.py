@@ -232,10 +232,17 @@ def test_bad_input_fails_before_any_output(stacks, tmp_path):
     with pytest.raises(InputError, match="STRONG_CONTROL"):
         ridge_control({**paths, "strong_control": 1.5, "output_dominant": str(tmp_path / "b.tif")},
                       SilentReporter())
-    with pytest.raises(InputError, match="MIN_OBSERVATIONS 40"):
-        ridge_control({**paths, "season": "MAM", "min_observations": 40,
-                       "output_dominant": str(tmp_path / "c.tif")}, SilentReporter())
     with pytest.raises(InputError, match="COLOR_MODEL"):
         ridge_control({**paths, "color_model": "HSV", "output_dominant": str(tmp_path / "d.tif")},
                       SilentReporter())
     assert list(tmp_path.glob("*.tif")) == [tmp_path / "annual.tif"]
+
+
+def test_a_season_too_short_for_any_cell_leaves_every_cell_too_few_values(stacks, tmp_path):
+    """A short series is not a failed run (a model goes on): all cells get status 2."""
+    _, paths, _ = stacks
+    result = ridge_control({**paths, "season": "MAM", "min_observations": 40,
+                            "output_status": str(tmp_path / "status.tif")}, SilentReporter())
+    with rasterio.open(result["OUTPUT_STATUS"]) as src:
+        status = src.read(1)
+    assert set(np.unique(status)) <= {1, 2} and (status == 2).any()

@@ -6,6 +6,7 @@ Run with QGIS's Python (``make test-qgis``); pytest-qgis starts a headless QgsAp
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -16,6 +17,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = ROOT.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_while_qgis_runs():
+    """Free each test's leftovers (e.g. a caught exception's frames holding a processing context
+    and its layers) while QGIS still runs: garbage collected after exitQgis() crashes Python."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="session")
