@@ -83,3 +83,25 @@ def test_mismatched_stacks_fail_with_what_differs(soilp_provider, planted_lag_st
     message = str(raised.value)
     assert "PRECIPITATION has 120 time steps, SOIL_MOISTURE 119; first difference at 2009-12" in message
     assert not (tmp_path / "a.tif").exists()
+
+
+def test_corrupt_stack_fails_with_one_line_naming_the_file(soilp_provider, planted_lag_stacks,
+                                                          tmp_path):
+    """A GeoTIFF cut short after its header: refused before the engine starts, naming the
+    parameter and the file (the engine's own reader names it too: tests/engine/test_timestack)."""
+    import processing
+    from qgis.core import QgsProcessingException
+
+    precipitation, soil_moisture, _ = planted_lag_stacks
+    corrupt = tmp_path / "corrupt.tif"
+    corrupt.write_bytes(soil_moisture.read_bytes()[:600])
+    with pytest.raises(QgsProcessingException) as raised:
+        processing.run("soilp:laggeddependence", {
+            "PRECIPITATION": str(precipitation), "SOIL_MOISTURE": str(corrupt),
+            "OUTPUT_TAU_BY_LAG": str(tmp_path / "a.tif"),
+            "OUTPUT_OPTIMAL_LAG": str(tmp_path / "b.tif"),
+            "OUTPUT_TAU_AT_OPTIMAL_LAG": str(tmp_path / "c.tif")})
+    message = str(raised.value)
+    assert "Could not load source layer for SOIL_MOISTURE" in message
+    assert message.rstrip().endswith("corrupt.tif not found")
+    assert not (tmp_path / "a.tif").exists()
