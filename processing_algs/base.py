@@ -80,8 +80,7 @@ def described(definition: QgsProcessingParameterDefinition, help_text: str,
 
 def missing_field(algorithm: QgsProcessingAlgorithm, definition: QgsProcessingParameterField,
                   parameters, context) -> Optional[str]:
-    """The problem when a field parameter names a field its parent layer does not have (QGIS
-    does not check this itself), so a run fails before any work starts."""
+    """A field parameter naming a field its parent layer does not have (QGIS does not check)."""
     parent_name = definition.parentLayerParameterName()
     if not parent_name or parameters.get(parent_name) in (None, ""):
         return None
@@ -96,6 +95,36 @@ def missing_field(algorithm: QgsProcessingAlgorithm, definition: QgsProcessingPa
     if field not in names:
         return (f"{parent_name} layer '{layer.name()}' has no field '{field}' "
                 f"(its fields: {', '.join(names) or 'none'})")
+    return None
+
+
+def wrong_geometry(algorithm: QgsProcessingAlgorithm,
+                   definition: QgsProcessingParameterFeatureSource, parameters, context
+                   ) -> Optional[str]:
+    """A polygon-only source given points or lines (QGIS 3.22 does not refuse it itself)."""
+    if QgsProcessing.TypeVectorPolygon not in definition.dataTypes() or \
+            parameters.get(definition.name()) in (None, ""):
+        return None
+    layer = algorithm.parameterAsVectorLayer(parameters, definition.name(), context)
+    if layer is None or layer.geometryType() == QgsWkbTypes.PolygonGeometry:
+        return None
+    kind = QgsWkbTypes.geometryDisplayString(layer.geometryType())
+    return (f"{definition.name()} layer '{layer.name()}' has {kind.lower()} geometries; "
+            f"it must be a polygon layer")
+
+
+def layer_problem(algorithm: QgsProcessingAlgorithm, parameters, context) -> Optional[str]:
+    """The first layer parameter that cannot work (a missing field, a non-polygon layer where
+    polygons are needed), checked before any work starts; None when all is well."""
+    for definition in algorithm.parameterDefinitions():
+        if isinstance(definition, QgsProcessingParameterField):
+            problem = missing_field(algorithm, definition, parameters, context)
+        elif isinstance(definition, QgsProcessingParameterFeatureSource):
+            problem = wrong_geometry(algorithm, definition, parameters, context)
+        else:
+            problem = None
+        if problem:
+            return problem
     return None
 
 
@@ -217,56 +246,8 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
         ok, message = super().checkParameterValues(parameters, context)
         if not ok:
             return ok, message
-        for definition in self.parameterDefinitions():
-            if isinstance(definition, QgsProcessingParameterField):
-                problem = missing_field(self, definition, parameters, context)
-            elif isinstance(definition, QgsProcessingParameterFeatureSource):
-                problem = self._wrong_geometry(definition, parameters, context)
-            else:
-                problem = None
-            if problem:
-                return False, problem
-        return True, ""
-
-    def _wrong_geometry(self, definition, parameters, context) -> Optional[str]:
-        """A polygon-only source given points or lines (QGIS 3.22 does not refuse it itself)."""
-        if QgsProcessing.TypeVectorPolygon not in definition.dataTypes() or \
-                parameters.get(definition.name()) in (None, ""):
-            return None
-        layer = self.parameterAsVectorLayer(parameters, definition.name(), context)
-        if layer is None or layer.geometryType() == QgsWkbTypes.PolygonGeometry:
-            return None
-        kind = QgsWkbTypes.geometryDisplayString(layer.geometryType())
-        return (f"{definition.name()} layer '{layer.name()}' has {kind.lower()} geometries; "
-                f"it must be a polygon layer")
-
-    def _wrong_geometry(self, definition, parameters, context) -> Optional[str]:
-        """A polygon-only source given points or lines (QGIS 3.22 does not refuse it itself)."""
-        if QgsProcessing.TypeVectorPolygon not in definition.dataTypes() or \
-                parameters.get(definition.name()) in (None, ""):
-            return None
-        layer = self.parameterAsVectorLayer(parameters, definition.name(), context)
-        if layer is None or layer.geometryType() == QgsWkbTypes.PolygonGeometry:
-            return None
-        kind = QgsWkbTypes.geometryDisplayString(layer.geometryType())
-        return (f"{definition.name()} layer '{layer.name()}' has {kind.lower()} geometries; "
-                f"it must be a polygon layer")
-
-    def _missing_field(self, definition, parameters, context) -> Optional[str]:
-        parent_name = definition.parentLayerParameterName()
-        if not parent_name or parameters.get(parent_name) in (None, ""):
-            return None
-        field = self.parameterAsString(parameters, definition.name(), context)
-        if not field:
-            return None
-        layer = self.parameterAsLayer(parameters, parent_name, context)
-        if not isinstance(layer, QgsVectorLayer):
-            return None
-        names = [f.name() for f in layer.fields()]
-        if field not in names:
-            return (f"{parent_name} layer '{layer.name()}' has no field '{field}' "
-                    f"(its fields: {', '.join(names) or 'none'})")
-        return None
+        problem = layer_problem(self, parameters, context)
+        return (False, problem) if problem else (True, "")
 
     # ----------------------------------------------------------------- running
     def engine_parameters(self, parameters, context, feedback) -> dict[str, Any]:

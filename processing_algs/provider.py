@@ -6,13 +6,12 @@ from pathlib import Path
 
 from qgis.core import (
     QgsProcessingModelAlgorithm,
-    QgsProcessingParameterField,
     QgsProcessingProvider,
 )
 from qgis.PyQt.QtGui import QIcon
 
 from . import engine
-from .base import missing_field
+from .base import layer_problem
 from .aggregate_time import AggregateTimeAlgorithm
 from .align_grid import AlignGridAlgorithm
 from .bayesian_drivers import BayesianDriversAlgorithm
@@ -64,17 +63,13 @@ class ShippedModel(QgsProcessingModelAlgorithm):
         return ShippedModel(self.path)
 
     def checkParameterValues(self, parameters, context):  # noqa: N802
-        """As for every soilp algorithm: a field missing from its layer stops the model before
-        its first step runs, not hours later in the step that needs it."""
+        """As for every soilp algorithm: a field missing from its layer (or points where
+        polygons are needed) stops the model before its first step, not in the step using it."""
         ok, message = super().checkParameterValues(parameters, context)
         if not ok:
             return ok, message
-        for definition in self.parameterDefinitions():
-            if isinstance(definition, QgsProcessingParameterField):
-                problem = missing_field(self, definition, parameters, context)
-                if problem:
-                    return False, problem
-        return True, ""
+        problem = layer_problem(self, parameters, context)
+        return (False, problem) if problem else (True, "")
 
 
 class SoilpProvider(QgsProcessingProvider):

@@ -4,7 +4,6 @@ quadrant/k-means figure, the diagnostics report and the ecoregion layer."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -12,7 +11,14 @@ import pandas as pd
 from ..errors import InputError
 from ..protocol import Reporter
 from ..timestack import read_stack
-from .common import ecoregion_codes, ecoregion_label, open_stacks, season_time_steps, write_csv
+from .common import (
+    ecoregion_codes,
+    ecoregion_label,
+    open_stacks,
+    season_time_steps,
+    write_csv,
+    write_geopackage,
+)
 
 STACKS = ("precipitation", "soil_moisture", "air_temperature", "gpp", "lst")
 
@@ -60,19 +66,6 @@ def ecoregion_layer(points: pd.DataFrame, diagnostics: pd.DataFrame, params: dic
                                ("quadrant", "quadrant"), ("cluster", "cluster")):
             frame[f"{stem}_{column}"] = [by_code[source].get(code) for code in frame["ecoregion"]]
     return frame
-
-
-def write_layer(frame, path: str) -> str:
-    """The layer as a GeoPackage (version 1.2, read by QGIS 3.22's GDAL), written atomically."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.stem}.partial.gpkg")
-    if tmp.exists():
-        tmp.unlink()
-    frame.to_file(tmp, layer="bayesian_drivers", driver="GPKG", engine="pyogrio",
-                  dataset_options={"VERSION": "1.2"})
-    os.replace(tmp, target)
-    return str(target)
 
 
 def bayesian_drivers(params: dict, report: Reporter) -> dict:
@@ -144,7 +137,8 @@ def bayesian_drivers(params: dict, report: Reporter) -> dict:
                       "sampler": settings.sampler}))
     if params.get("output_layer"):
         frame = ecoregion_layer(drivers.points, diagnostics, params, grid, codes)
-        results["OUTPUT_LAYER"] = write_layer(frame, params["output_layer"])
+        results["OUTPUT_LAYER"] = str(write_geopackage(frame, params["output_layer"],
+                                                       "bayesian_drivers"))
     skipped = diagnostics[diagnostics["status"] != "fitted"]
     for _, row in skipped.iterrows():
         report.warning(f"ecoregion {names.get(row['ecoregion'], row['ecoregion'])} "

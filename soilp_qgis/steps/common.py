@@ -121,3 +121,17 @@ def write_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]]) -> Pat
                                    else value) for key, value in row.items()})
     os.replace(tmp, path)
     return path
+
+
+def write_geopackage(frame, path: str | os.PathLike, layer: str) -> Path:
+    """Write a GeoDataFrame as a GeoPackage layer, atomically; GeoPackage 1.2 so that the older
+    GDAL of QGIS 3.22 (Debian 12) reads it without warnings."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.partial.gpkg")
+    if tmp.exists():
+        tmp.unlink()
+    frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio",
+                  dataset_options={"VERSION": "1.2"})
+    os.replace(tmp, path)
+    return path

@@ -17,7 +17,6 @@ ecoregions as ``ecoregions.tif`` (WWF code, 0 = sea) and ``ecoregion_polygons.gp
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from ..styles import biome_style, biome_vector_style, write_sidecar_style
 from ..synthetic import biome_polygons, make_geography, simulate
 from ..synthetic.simulate import PET_METHODS
 from ..timestack import Grid, read_raster, write_raster, write_stack
-from .common import required
+from .common import required, write_geopackage
 
 DEFAULT_EXTENT = (-180.0, 0.0, 180.0, 90.0)
 #: the largest daily precipitation stack the step builds in memory (bytes)
@@ -118,14 +117,7 @@ def sample_biomes(path: str, extent, resolution: float) -> np.ndarray:
 
 
 def _write_polygons(geography, path: Path) -> Path:
-    frame = biome_polygons(geography)
-    tmp = path.with_name(f".{path.stem}.partial.gpkg")
-    if tmp.exists():
-        tmp.unlink()
-    # GeoPackage 1.2: read without warnings by the older GDAL of QGIS 3.22 (Debian 12)
-    frame.to_file(tmp, layer="ecoregions", driver="GPKG", engine="pyogrio",
-                  dataset_options={"VERSION": "1.2"})
-    os.replace(tmp, path)
+    write_geopackage(biome_polygons(geography), path, "ecoregions")
     write_sidecar_style(path, biome_vector_style())
     return path
 
