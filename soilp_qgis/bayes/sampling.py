@@ -8,6 +8,8 @@ chain through ``progress(chain, finished_iterations, total_iterations)`` (tuning
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -18,7 +20,8 @@ import numpy as np
 import pymc as pm
 
 from soilp_qgis.bayes.data import EcoregionData
-from soilp_qgis.bayes.model import RANDOM_INTERCEPT_FORMS, SUMMARY_VARIABLES, build_driver_model
+from soilp_qgis.bayes.model import (RANDOM_INTERCEPT_FORMS, SUMMARY_VARIABLES,
+                                    build_driver_model, model_data_arrays)
 from soilp_qgis.errors import InputError
 
 #: Samplers, fastest first; numpyro needs ``jax`` and ``numpyro`` (not in the default install).
@@ -110,6 +113,18 @@ def _health(idata: az.InferenceData, max_treedepth: int) -> tuple[int, int]:
     return divergences, hits
 
 
+@contextlib.contextmanager
+def _quiet_pymc():
+    """pymc's INFO lines ("Initializing NUTS…") would only clutter the Processing log."""
+    logger = logging.getLogger("pymc")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _stored_variables(model: pm.Model) -> list[str]:
     return [name for name in SUMMARY_VARIABLES if name in model.named_vars]
 
@@ -138,16 +153,13 @@ class DriverSampler:
         import nutpie
 
         key = (data.data, data.n_cells if data.cell_index is not None else 0)
-        updates = {"terms": data.terms, "responses": data.responses}
-        if data.cell_index is not None:
-            updates["cell_index"] = data.cell_index
         compiled = self._compiled.get(key)
         if compiled is None:
             model = build_driver_model(data, self.settings.random_intercepts)
             compiled = nutpie.compile_pymc_model(model, var_names=_stored_variables(model))
             self._compiled[key] = compiled
             return compiled
-        return compiled.with_data(**updates)
+        return compiled.with_data(**model_data_arrays(data))
 
     def _nutpie(self, data: EcoregionData, seed: int, progress: ChainProgress | None):
         import nutpie
@@ -174,7 +186,7 @@ class DriverSampler:
             def callback(trace, draw):  # pymc calls this in the main process for every draw
                 progress(int(draw.chain), int(draw.draw_idx) + 1, total)
         start = time.perf_counter()
-        with model:
+        with model, _quiet_pymc():
             idata = pm.sample(draws=s.draws, tune=s.tune, chains=s.chains, cores=s.n_cores,
                               random_seed=seed, progressbar=False, callback=callback,
                               var_names=_stored_variables(model),
@@ -189,7 +201,7 @@ class DriverSampler:
         s = self.settings
         model = build_driver_model(data, self.settings.random_intercepts)
         start = time.perf_counter()
-        with model:
+        with model, _quiet_pymc():
             idata = pm.sample(draws=s.draws, tune=s.tune, chains=s.chains, random_seed=seed,
                               progressbar=False, nuts_sampler="numpyro",
                               var_names=_stored_variables(model), target_accept=s.target_accept,

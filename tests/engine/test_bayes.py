@@ -20,8 +20,8 @@ from sklearn.cluster import KMeans
 from soilp_qgis.bayes import (RESPONSES, TERMS, DriverSampler, EcoregionFit, EcoregionSkipped,
                               SamplerSettings, assemble_ecoregion, build_driver_model,
                               cluster_points, coefficient_table, diagnostics_table, driver_figure,
-                              driver_points, fit_ecoregions, least_squares_line, quadrant,
-                              report_html)
+                              driver_points, ecoregion_attributes, fit_ecoregions,
+                              least_squares_line, quadrant, report_html, term_field)
 from soilp_qgis.bayes.report import figure_png
 from soilp_qgis.bayes.summary import TABLE_COLUMNS
 from soilp_qgis.errors import InputError
@@ -147,30 +147,39 @@ def _evaluate(model, names, point):
     return dict(zip(names, fn(point)))
 
 
-def test_likelihood_and_cell_prior_are_the_bivariate_normal_densities():
+@pytest.mark.parametrize("form", ["centred", "non_centred"])
+def test_likelihood_and_cell_prior_are_the_bivariate_normal_densities(form):
     rng = np.random.default_rng(6)
     blocks = {k: rng.normal(size=(4, 30)) for k in KEYS}
+    blocks["gpp"][1, 3:9] = np.nan                # unequal rows per cell
     data = assemble_ecoregion(*(blocks[k] for k in KEYS), data="cells")
-    model = build_driver_model(data, "centred")
+    model = build_driver_model(data, form)
     point = {k: v + rng.normal(scale=0.4, size=np.shape(v))
              for k, v in model.initial_point(random_seed=1).items()}
-    observed = [model["observed_P"], model["observed_SM"]]
-    cell_rvs = [model["cell_offset_P"], model["cell_offset_SM"]]
-    logp_observed = model.compile_logp(vars=observed)(point)
-    logp_cells = model.compile_logp(vars=cell_rvs, jacobian=False)(point)
-    v = _evaluate(model, ["intercept", "coefficient", "sigma", "residual_correlation", "cell_sd",
-                          "cell_correlation", "cell_offset_P", "cell_offset_SM"], point)
+    names = ["likelihood", "intercept", "coefficient", "sigma", "residual_correlation", "cell_sd",
+             "cell_correlation"]
+    names += ["cell_intercept_P", "cell_intercept_SM"] if form == "centred" else ["cell_z"]
+    v = _evaluate(model, names, point)
 
-    def mvn(values, mean, sd, r):
-        cov = np.array([[sd[0] ** 2, r * sd[0] * sd[1]], [r * sd[0] * sd[1], sd[1] ** 2]])
+    def covariance(sd, r):
+        return np.array([[sd[0] ** 2, r * sd[0] * sd[1]], [r * sd[0] * sd[1], sd[1] ** 2]])
+
+    def mvn(values, mean, cov):
         return sum(stats.multivariate_normal(m, cov).logpdf(x) for x, m in zip(values, mean))
 
-    offsets = np.column_stack([v["cell_offset_P"], v["cell_offset_SM"]])
+    cell_cov = covariance(v["cell_sd"], v["cell_correlation"])
+    if form == "centred":
+        own = np.column_stack([v["cell_intercept_P"], v["cell_intercept_SM"]])
+        cell_rvs = [model["cell_intercept_P"], model["cell_intercept_SM"]]
+        logp_cells = model.compile_logp(vars=cell_rvs, jacobian=False)(point)
+        assert logp_cells == pytest.approx(mvn(own, np.tile(v["intercept"], (4, 1)), cell_cov),
+                                           rel=1e-9)
+        offsets = own - v["intercept"]
+    else:
+        offsets = v["cell_z"] @ np.linalg.cholesky(cell_cov).T
     mean = v["intercept"] + data.terms @ v["coefficient"] + offsets[data.cell_index]
-    assert logp_observed == pytest.approx(
-        mvn(data.responses, mean, v["sigma"], v["residual_correlation"]), rel=1e-9)
-    assert logp_cells == pytest.approx(
-        mvn(offsets, np.zeros((4, 2)), v["cell_sd"], v["cell_correlation"]), rel=1e-9)
+    expected = mvn(data.responses, mean, covariance(v["sigma"], v["residual_correlation"]))
+    assert float(v["likelihood"]) == pytest.approx(expected, rel=1e-9)
 
 
 # -------------------------------------------------------------------------------- recovery
@@ -336,6 +345,22 @@ def test_driver_points_quadrants_clusters_and_line_follow_from_the_estimates():
     assert pd.crosstab(planted, table["cluster"]).gt(0).sum(axis=1).eq(1).all()  # same partition
     slope, intercept = np.polyfit(x, y, 1)
     assert drivers.slope == pytest.approx(slope) and drivers.intercept == pytest.approx(intercept)
+
+    diagnostics = pd.DataFrame({"ecoregion": range(1, 8), "status": ["fitted"] * 6 + ["skipped"],
+                                "reason": [""] * 6 + ["only 3 time steps"]})
+    layer = ecoregion_attributes(drivers, diagnostics).set_index("ecoregion")
+    assert list(layer.index) == list(range(1, 8))
+    assert list(layer["converged"]) == [True, True, True, False, True, True, False]
+    by_point = table.set_index(["ecoregion", "term"])
+    for term in TERMS:
+        field = term_field(term)
+        assert np.allclose(layer.loc[1:6, f"{field}_P"], [points[(e, term)][0] for e in range(1, 7)])
+        assert np.allclose(layer.loc[1:6, f"{field}_SM"], [points[(e, term)][1] for e in range(1, 7)])
+        assert list(layer.loc[1:6, f"{field}_quadrant"]) == [by_point.loc[(e, term), "quadrant"]
+                                                             for e in range(1, 7)]
+        assert list(layer.loc[1:6, f"{field}_cluster"]) == [by_point.loc[(e, term), "cluster"]
+                                                            for e in range(1, 7)]
+    assert np.isnan(layer.loc[7, "Ta_GPP_LST_P"]) and layer.loc[7, "reason"] == "only 3 time steps"
 
 
 def test_clusters_and_line_degrade_gracefully():
