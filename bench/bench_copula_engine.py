@@ -6,9 +6,6 @@ Run: ``.venv/bin/python -m bench copula_engine`` (part of ``make bench``).
 
 from __future__ import annotations
 
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -16,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.bench_copula import plain_loop, simulated_block
+from bench.engine_run import run_engine_step
 from soilp_qgis.blocks import DEFAULT_BLOCK_CELLS
 from soilp_qgis.protocol import SilentReporter
 from soilp_qgis.steps.copula_dependence import copula_dependence
@@ -45,19 +43,19 @@ def timed_step(paths: dict[str, str], folder: Path, processes: int, **extra) -> 
     return time.perf_counter() - started
 
 
-def memory_run(folder: str, family_set: str) -> None:
-    """Child process: the step on a grid 10 blocks large; prints its peak RSS (with workers)."""
-    folder_path = Path(folder)
+def memory_run(folder: Path, family_set: str = "one_parameter") -> None:
+    """The step on a grid ten blocks large, run as the plugin runs it; peak resident memory of
+    the engine and its workers together."""
     cells = 10 * DEFAULT_BLOCK_CELLS
-    cols = 128
-    paths = write_grid(folder_path, cells // cols, cols, seed=1)
-    seconds = timed_step(paths, folder_path, 2, family_set=family_set)
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    cols = 512
+    paths = write_grid(folder, cells // cols, cols, seed=1)
+    seconds, peak = run_engine_step("copula_dependence", {
+        **paths, "processes": 2, "family_set": family_set,
+        "output_tau": str(folder / "tau_memory.tif")})
     input_mib = 2 * cells * STEPS * 4 / 2**20
     print(f"grid of {cells} cells (10 blocks of {DEFAULT_BLOCK_CELLS}) x {STEPS} steps, "
-          f"{family_set} families, 2 processes: {seconds:.1f} s; inputs {input_mib:.0f} MiB; "
-          f"peak RSS main {own:.0f} MiB, largest worker {workers:.0f} MiB")
+          f"{family_set} families, 2 processes: {seconds:.1f} s; input stacks {input_mib:.0f} "
+          f"MiB; peak resident memory of engine + workers {peak:.0f} MiB")
 
 
 def main() -> None:
@@ -79,8 +77,7 @@ def main() -> None:
             print(f"{label:<52} {seconds:7.1f} {cells / seconds:8.1f}")
         print(f"speed-up of 2 processes over 1: {one / two:.2f}x")
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-c", "from bench.bench_copula_engine import memory_run;"
-                        f"memory_run({tmp!r}, 'one_parameter')"], check=True)
+        memory_run(Path(tmp))
 
 
 if __name__ == "__main__":

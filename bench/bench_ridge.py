@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.engine_run import run_engine_step
 from soilp_qgis.ridge import ridge_control
 from soilp_qgis.timestack import Grid, write_stack
 
@@ -73,32 +73,6 @@ def _write_stacks(block: list[np.ndarray], folder: Path) -> tuple[dict[str, str]
     return paths, grid
 
 
-def _run_step(params: dict[str, object]) -> tuple[float, float]:
-    """Run ``python -m soilp_qgis ridge_control`` on ``params``: (seconds, peak MiB of the resident
-    memory of the engine and its workers together, sampled every 50 ms). Sampled, because the
-    ``ru_maxrss`` of a child started from this (large) process counts the parent's memory too."""
-    import psutil
-
-    command = [sys.executable, "-m", "soilp_qgis", "ridge_control", *(f"{k}={v}" for k, v in params.items())]
-    peak = 0
-    with tempfile.TemporaryFile() as errors:
-        start = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
-        engine = psutil.Process(proc.pid)
-        while proc.poll() is None:
-            try:
-                tree = [engine, *engine.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in tree))
-            except psutil.Error:  # a process ended while sampled
-                pass
-            time.sleep(0.05)
-        seconds = time.perf_counter() - start
-        if proc.returncode:
-            errors.seek(0)
-            raise RuntimeError(f"ridge_control step failed: {errors.read().decode()[-2000:]}")
-    return seconds, peak / 2**20
-
-
 def bench_step(block: list[np.ndarray]) -> None:
     """The whole step on stacks written to disk, automatic alpha, every output, 1 and 2 workers.
 
@@ -117,7 +91,7 @@ def bench_step(block: list[np.ndarray]) -> None:
             outputs = {f"output_{name}": str(folder / f"p{processes}_{name}.{ext}") for name, ext in (
                 ("coefficients", "tif"), ("weights", "tif"), ("rgb", "tif"), ("dominant", "tif"),
                 ("status", "tif"), ("table", "csv"), ("legend", "png"))}
-            seconds, peak = _run_step({**paths, **outputs, "processes": processes})
+            seconds, peak = run_engine_step("ridge_control", {**paths, **outputs, "processes": processes})
             print(f"{f'{processes} (engine CLI, incl. start-up)':<32}{seconds:>10.2f}{cells / seconds:>12.0f}{peak:>10.0f}")
 
 

@@ -12,7 +12,6 @@ import numpy as np
 
 from .. import styles
 from ..blocks import BlockExecutor, OutputSpec
-from ..errors import InputError
 from ..protocol import Reporter
 from ..ridge import (DOMINANT_CLASSES, DOMINANT_NODATA, dominant_class_shares, ridge_control as
                      ridge_control_of_block, ridge_control_block)

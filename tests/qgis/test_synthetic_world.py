@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import json_results, read_with_gdal, run_qgis_process
 from osgeo import gdal
-from qgis.core import QgsProject, QgsVectorLayer
+from qgis.core import QgsVectorLayer
 
 SMALL_WORLD = {"EXTENT": "-30,30,20,60 [EPSG:4326]", "RESOLUTION": 4.0, "START_YEAR": 2000,
                "END_YEAR": 2002, "SEED": 5}
