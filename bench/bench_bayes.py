@@ -95,7 +95,8 @@ def main(sampler_names: list[str] | None = None) -> None:
             reference = references.setdefault(f"{data} {cells}", (mean, sd))
             shift = float(np.max(np.abs(mean - reference[0]) / reference[1]))
             table = posterior_table(posterior.idata, label)
-            compile_s = f"{posterior.compile_seconds:9.1f}" if name == "nutpie" else f"{'inside':>9}"
+            compile_s = (f"{posterior.compile_seconds:9.1f}" if name == "nutpie"
+                         else f"{'inside':>9}")
             print(f"{label:<34} {name:<8} {compile_s} {posterior.sampling_seconds:8.1f} "
                   f"{total:8.1f} {again:7.1f} {posterior.divergences:4d} "
                   f"{posterior.tree_depth_hits:5d} {table['rhat'].max():8.3f} "

@@ -18,8 +18,7 @@ from soilp_qgis.bayes.data import (DATA_MODES, PREDICTORS, RESPONSES, TERMS, Eco
 from soilp_qgis.bayes.drivers import DriverProgress, fit_ecoregion, fit_ecoregions
 from soilp_qgis.bayes.model import build_driver_model
 from soilp_qgis.bayes.quadrants import (DriverPoints, cluster_points, driver_points,
-                                        ecoregion_attributes, least_squares_line, quadrant,
-                                        term_field)
+                                        least_squares_line, quadrant)
 from soilp_qgis.bayes.report import driver_figure, figure_png, report_html, write_report
 from soilp_qgis.bayes.sampling import SAMPLERS, DriverSampler, Posterior, SamplerSettings
 from soilp_qgis.bayes.summary import (EcoregionFit, coefficient_table, diagnostics_table,
@@ -30,6 +29,6 @@ __all__ = [
     "EcoregionSkipped", "assemble_ecoregion", "build_driver_model", "DriverSampler", "Posterior",
     "SamplerSettings", "EcoregionFit", "posterior_table", "coefficient_table",
     "diagnostics_table", "DriverPoints", "quadrant", "cluster_points", "least_squares_line",
-    "driver_points", "ecoregion_attributes", "term_field", "driver_figure", "figure_png", "report_html", "write_report",
+    "driver_points", "driver_figure", "figure_png", "report_html", "write_report",
     "DriverProgress", "fit_ecoregion", "fit_ecoregions",
 ]

@@ -34,7 +34,7 @@ class EcoregionSkipped(Exception):
 
 @dataclass
 class EcoregionData:
-    """The standardised rows of one ecoregion, ready for :func:`~soilp_qgis.bayes.model.build_driver_model`.
+    """The standardised rows of one ecoregion, ready for the driver model.
 
     ``responses`` is ``(rows, 2)`` (P, SM z-scores), ``terms`` is ``(rows, 7)`` in :data:`TERMS`
     order. In DATA=cells, ``cell_index`` gives each row's position in ``cells`` (the indices of the

@@ -1,8 +1,8 @@
 """Driver points, quadrants, k-means clusters and the least-squares line (paper figures 7–8).
 
 Each (ecoregion, term) gives a point (posterior mean for P, posterior mean for SM). Quadrants:
-I (+, +), II (−, +), III (−, −), IV (+, −); II and IV mark a term that drives a negative dependence
-between precipitation and soil moisture. A point exactly on an axis has no quadrant (``""``).
+I (+, +), II (−, +), III (−, −), IV (+, −); II and IV mark a term that drives a negative
+dependence between precipitation and soil moisture. A point exactly on an axis has no quadrant (``""``).
 """
 
 from __future__ import annotations
@@ -87,7 +87,8 @@ def driver_points(coefficients: pd.DataFrame, n_clusters: int = 3, seed: int = 0
         points["converged"] = [bool(flags.loc[(e, t)]) for e, t in
                                zip(points["ecoregion"], points["term"])]
     else:
-        points = pd.DataFrame(columns=["ecoregion", "term", "estimate_P", "estimate_SM", "converged"])
+        points = pd.DataFrame(columns=["ecoregion", "term", "estimate_P", "estimate_SM",
+                                       "converged"])
     xy = points[["estimate_P", "estimate_SM"]].to_numpy(dtype=np.float64)
     points["quadrant"] = quadrant(xy[:, 0], xy[:, 1])
     points["negative_dependence"] = points["quadrant"].isin(NEGATIVE_DEPENDENCE_QUADRANTS)
@@ -96,35 +97,3 @@ def driver_points(coefficients: pd.DataFrame, n_clusters: int = 3, seed: int = 0
     slope, intercept = least_squares_line(xy[:, 0], xy[:, 1])
     return DriverPoints(points[list(POINT_COLUMNS)], centres, slope, intercept)
 
-
-def term_field(term: str) -> str:
-    """A field-name form of a term: ``Ta:GPP`` → ``Ta_GPP``."""
-    return term.replace(":", "_")
-
-
-def ecoregion_attributes(drivers: DriverPoints, diagnostics: pd.DataFrame | None = None
-                         ) -> pd.DataFrame:
-    """One row per ecoregion for the output layer: per term ``<term>_P``, ``<term>_SM``,
-    ``<term>_quadrant``, ``<term>_cluster`` (term fields as :func:`term_field`), then
-    ``converged``; with ``diagnostics``, every ecoregion there (skipped ones with empty estimates,
-    ``converged`` False) and its ``status`` and ``reason``."""
-    points = drivers.points
-    columns = ["ecoregion"]
-    for term in TERMS:
-        columns += [f"{term_field(term)}_{name}" for name in ("P", "SM", "quadrant", "cluster")]
-    rows = {}
-    for row in points.itertuples(index=False):
-        record = rows.setdefault(row.ecoregion, {"ecoregion": row.ecoregion, "converged": True})
-        field = term_field(row.term)
-        record[f"{field}_P"] = row.estimate_P
-        record[f"{field}_SM"] = row.estimate_SM
-        record[f"{field}_quadrant"] = row.quadrant
-        record[f"{field}_cluster"] = int(row.cluster)
-        record["converged"] = record["converged"] and bool(row.converged)
-    table = pd.DataFrame(list(rows.values()), columns=[*columns, "converged"])
-    if diagnostics is not None:
-        extra = diagnostics[["ecoregion", "status", "reason"]]
-        table = extra.merge(table, on="ecoregion", how="left")
-        table["converged"] = table["converged"].astype("boolean").fillna(False).astype(bool)
-        table = table[[*columns, "converged", "status", "reason"]]
-    return table

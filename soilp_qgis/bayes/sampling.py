@@ -31,13 +31,15 @@ ChainProgress = Callable[[int, int, int], None]
 """``progress(chain, finished_iterations, total_iterations)``; iterations count tuning too."""
 
 # nutpie renders this template (its progress display mechanism) and hands us the text.
-_NUTPIE_PROGRESS_TEMPLATE = "{% for chain in chains %}{{ chain.finished_draws }}/{{ chain.total_draws }};{% endfor %}"
+_NUTPIE_PROGRESS_TEMPLATE = ("{% for chain in chains %}{{ chain.finished_draws }}/"
+                             "{{ chain.total_draws }};{% endfor %}")
 _NUTPIE_PROGRESS_MS = 250
 
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """MCMC settings; the defaults are the paper's (4 chains × (2000 warm-up + 2000 draws), depth 10).
+    """MCMC settings; the defaults are the paper's: 4 chains × (2000 warm-up + 2000 draws),
+    maximum tree depth 10, target acceptance 0.8.
 
     ``cores``: chains run in parallel on this many cores (default: as many as chains, at most the
     CPU count). ``random_intercepts``: the form of the per-cell intercepts in DATA=cells (see
@@ -59,8 +61,8 @@ class SamplerSettings:
         if self.sampler not in SAMPLERS:
             raise InputError(f"SAMPLER must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
         if self.random_intercepts not in RANDOM_INTERCEPT_FORMS:
-            raise InputError(f"RANDOM_INTERCEPTS must be one of {', '.join(RANDOM_INTERCEPT_FORMS)}, "
-                             f"got {self.random_intercepts!r}")
+            raise InputError("RANDOM_INTERCEPTS must be one of "
+                             f"{', '.join(RANDOM_INTERCEPT_FORMS)}, got {self.random_intercepts!r}")
         if self.chains < 1:
             raise InputError(f"CHAINS must be at least 1, got {self.chains}")
         if self.tune < 0:
@@ -77,7 +79,8 @@ class SamplerSettings:
                 import numpyro  # noqa: F401
             except ImportError as exc:
                 raise InputError("SAMPLER numpyro needs the jax and numpyro packages in the engine "
-                                 "environment (pip install jax numpyro); use nutpie or pymc") from exc
+                                 "environment (pip install jax numpyro); use nutpie or pymc"
+                                 ) from exc
 
     @property
     def n_cores(self) -> int:
@@ -109,7 +112,8 @@ def _health(idata: az.InferenceData, max_treedepth: int) -> tuple[int, int]:
     divergences = _count(stats, ("diverging",)) or 0
     hits = _count(stats, ("maxdepth_reached", "reached_max_treedepth"))
     if hits is None:
-        hits = int((np.asarray(stats["tree_depth"]) >= max_treedepth).sum()) if "tree_depth" in stats else 0
+        depth = np.asarray(stats["tree_depth"]) if "tree_depth" in stats else np.zeros(0)
+        hits = int((depth >= max_treedepth).sum())
     return divergences, hits
 
 
@@ -205,8 +209,9 @@ class DriverSampler:
             idata = pm.sample(draws=s.draws, tune=s.tune, chains=s.chains, random_seed=seed,
                               progressbar=False, nuts_sampler="numpyro",
                               var_names=_stored_variables(model), target_accept=s.target_accept,
-                              nuts_sampler_kwargs={"chain_method": "vectorized",
-                                                   "nuts_kwargs": {"max_tree_depth": s.max_treedepth}},
+                              nuts_sampler_kwargs={
+                                  "chain_method": "vectorized",
+                                  "nuts_kwargs": {"max_tree_depth": s.max_treedepth}},
                               compute_convergence_checks=False,
                               idata_kwargs={"log_likelihood": False})
         if progress is not None:  # numpyro reports nothing while it runs

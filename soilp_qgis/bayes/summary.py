@@ -1,4 +1,4 @@
-"""Posterior summaries: one row per (ecoregion, parameter, term, response), and per-ecoregion health.
+"""Posterior summaries: one row per (ecoregion, parameter, term, response); per-ecoregion health.
 
 Columns of the coefficient table (:data:`TABLE_COLUMNS`): the posterior mean, standard deviation,
 the 2.5 % and 97.5 % quantiles (brms's equal-tailed 95 % interval), and arviz's rank-normalised

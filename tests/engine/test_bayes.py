@@ -12,7 +12,6 @@ import re
 
 import numpy as np
 import pandas as pd
-import pymc as pm
 import pytest
 from scipy import stats
 from sklearn.cluster import KMeans
@@ -20,8 +19,8 @@ from sklearn.cluster import KMeans
 from soilp_qgis.bayes import (RESPONSES, TERMS, DriverSampler, EcoregionFit, EcoregionSkipped,
                               SamplerSettings, assemble_ecoregion, build_driver_model,
                               cluster_points, coefficient_table, diagnostics_table, driver_figure,
-                              driver_points, ecoregion_attributes, fit_ecoregions,
-                              least_squares_line, quadrant, report_html, term_field)
+                              driver_points, fit_ecoregions, least_squares_line, quadrant,
+                              report_html)
 from soilp_qgis.bayes.report import figure_png
 from soilp_qgis.bayes.summary import TABLE_COLUMNS
 from soilp_qgis.errors import InputError
@@ -346,22 +345,6 @@ def test_driver_points_quadrants_clusters_and_line_follow_from_the_estimates():
     slope, intercept = np.polyfit(x, y, 1)
     assert drivers.slope == pytest.approx(slope) and drivers.intercept == pytest.approx(intercept)
 
-    diagnostics = pd.DataFrame({"ecoregion": range(1, 8), "status": ["fitted"] * 6 + ["skipped"],
-                                "reason": [""] * 6 + ["only 3 time steps"]})
-    layer = ecoregion_attributes(drivers, diagnostics).set_index("ecoregion")
-    assert list(layer.index) == list(range(1, 8))
-    assert list(layer["converged"]) == [True, True, True, False, True, True, False]
-    by_point = table.set_index(["ecoregion", "term"])
-    for term in TERMS:
-        field = term_field(term)
-        assert np.allclose(layer.loc[1:6, f"{field}_P"], [points[(e, term)][0] for e in range(1, 7)])
-        assert np.allclose(layer.loc[1:6, f"{field}_SM"], [points[(e, term)][1] for e in range(1, 7)])
-        assert list(layer.loc[1:6, f"{field}_quadrant"]) == [by_point.loc[(e, term), "quadrant"]
-                                                             for e in range(1, 7)]
-        assert list(layer.loc[1:6, f"{field}_cluster"]) == [by_point.loc[(e, term), "cluster"]
-                                                            for e in range(1, 7)]
-    assert np.isnan(layer.loc[7, "Ta_GPP_LST_P"]) and layer.loc[7, "reason"] == "only 3 time steps"
-
 
 def test_clusters_and_line_degrade_gracefully():
     labels, centres = cluster_points(np.array([[1.0, 2.0], [1.0, 2.0]]), n_clusters=3)
@@ -397,7 +380,8 @@ def test_figure_and_report_show_the_estimates_and_the_non_converged_ecoregions()
     fits = [EcoregionFit(1, "fitted", table=pd.DataFrame({"rhat": [1.001], "ess_bulk": [900.0],
                                                           "ess_tail": [800.0]})),
             EcoregionFit(2, "fitted", divergences=3,
-                         table=pd.DataFrame({"rhat": [1.2], "ess_bulk": [20.0], "ess_tail": [9.0]})),
+                         table=pd.DataFrame({"rhat": [1.2], "ess_bulk": [20.0],
+                                             "ess_tail": [9.0]})),
             EcoregionFit(3, "skipped", reason="only 4 time steps with all five variables")]
     assert [f.converged for f in fits] == [True, False, False]
     page = report_html(figure_png(fig), diagnostics_table(fits), drivers, "Monthly drivers")
