@@ -16,8 +16,9 @@ design ``W = [1, terms]`` (rows × 8), coefficients ``Γ = [intercept; coefficie
 offsets ``U`` (cells × 2) and residuals ``r_i = y_i − W_i Γ − U_c(i)``, the log density is
 ``−N log 2π − N/2 log|Σ| − tr(Σ⁻¹ R)/2`` with ``R = Σ_i r_i r_iᵀ``, and ``R`` expands
 into ``YᵀY − ΓᵀWᵀY − YᵀWΓ + ΓᵀWᵀWΓ − MᵀU − UᵀM + Uᵀ diag(n_c) U`` where
-``M = S_y − S_W Γ`` holds each cell's sums of y and W. So a gradient costs O(cells) instead of O(rows) — the same
-posterior as ``pm.MvNormal`` row by row, many times faster for DATA=cells.
+``M = S_y − S_W Γ`` holds each cell's sums of y and W. So a gradient costs O(cells) instead
+of O(rows) — the same posterior as ``pm.MvNormal`` row by row, many times faster for
+DATA=cells.
 
 The data enter as ``pm.Data`` (:func:`model_data_arrays`), whose shapes depend only on the number
 of cells, so a compiled model can be reused for another ecoregion with the same number of cells.
@@ -56,8 +57,8 @@ def model_data_arrays(data: EcoregionData) -> dict[str, np.ndarray]:
     """The sufficient statistics the model reads (its ``pm.Data`` by name).
 
     ``design_cross`` WᵀW (8 × 8), ``design_response`` WᵀY (8 × 2), ``response_cross`` YᵀY
-    (2 × 2), ``rows`` N; in DATA=cells also per cell ``cell_design_sum`` (cells × 8), ``cell_response_sum``
-    (cells × 2) and ``cell_rows`` (cells).
+    (2 × 2), ``rows`` N; in DATA=cells also per cell ``cell_design_sum`` (cells × 8),
+    ``cell_response_sum`` (cells × 2) and ``cell_rows`` (cells).
     """
     design = np.column_stack([np.ones(data.n_rows), np.asarray(data.terms, dtype=np.float64)])
     responses = np.asarray(data.responses, dtype=np.float64)

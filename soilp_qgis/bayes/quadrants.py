@@ -2,7 +2,8 @@
 
 Each (ecoregion, term) gives a point (posterior mean for P, posterior mean for SM). Quadrants:
 I (+, +), II (−, +), III (−, −), IV (+, −); II and IV mark a term that drives a negative
-dependence between precipitation and soil moisture. A point exactly on an axis has no quadrant (``""``).
+dependence between precipitation and soil moisture. A point exactly on an axis has no quadrant
+(``""``).
 """
 
 from __future__ import annotations
