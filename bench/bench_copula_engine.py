@@ -19,7 +19,7 @@ from soilp_qgis.protocol import SilentReporter
 from soilp_qgis.steps.copula_dependence import copula_dependence
 from soilp_qgis.timestack import Grid, write_stack
 
-ROWS, COLS = 12, 20          # 240 cells
+ROWS, COLS = 48, 20          # 960 cells: enough work to amortise starting the worker pool
 STEPS = 240
 
 
