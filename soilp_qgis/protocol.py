@@ -66,6 +66,10 @@ class Reporter:
     def warning(self, text: str) -> None:
         self._emit({"warning": str(text)})
 
+    def debug(self, text: str) -> None:
+        """A detail for the debug log (GDAL's own messages); not shown as a warning."""
+        self._emit({"debug": " ".join(str(text).split())})
+
     def load(self, path: str, name: str) -> None:
         """Ask the plugin to load ``path`` (with its sidecar style) as ``name`` when the run ends."""
         self._emit({"load": {"path": str(path), "name": str(name)}})
