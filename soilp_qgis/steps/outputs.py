@@ -170,9 +170,10 @@ def engine_step(parameters: type[StepParameters], outputs: Sequence[Output] = ()
                 if staging is not None:
                     staging.commit()
             except OSError as exc:
+                line = os_error_line(exc, staging)
                 if staging is not None:
                     staging.abort()
-                raise SoilpError(os_error_line(exc, staging)) from exc
+                raise SoilpError(line) from exc
             except BaseException:
                 if staging is not None:
                     staging.abort()
