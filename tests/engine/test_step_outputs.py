@@ -370,3 +370,42 @@ def test_bayesian_drivers_with_no_ecoregion_fitted_fail_and_write_no_table(tmp_p
                           "draws": 10, "output_table": str(tmp_path / "out" / "table.csv")},
                          SilentReporter())
     assert not (tmp_path / "out").exists()
+
+
+# ---- provenance of every run -------------------------------------------------------------------
+
+def test_every_run_records_its_provenance_beside_its_outputs(inputs, tmp_path, monkeypatch):
+    from soilp_qgis.report import make_report, provenance
+
+    out = tmp_path / "out"
+    lagged_dependence({**inputs, "max_lag": 2, "min_observations": 5, "processes": 1,
+                       "output_optimal_lag": str(out / "lag.tif"),
+                       "output_status": str(out / "status.tif")}, SilentReporter())
+    record = json.loads((out / "provenance" / "lag.tif.json").read_text(encoding="utf-8"))
+    assert record["step"] == "lagged_dependence"
+    assert record["parameters"] == {
+        "PRECIPITATION": inputs["precipitation"], "SOIL_MOISTURE": inputs["soil_moisture"],
+        "MAX_LAG": 2, "MIN_OBSERVATIONS": 5, "PROCESSES": 1, "OUTPUT_TAU_BY_LAG": None,
+        "OUTPUT_OPTIMAL_LAG": str(out / "lag.tif"), "OUTPUT_TAU_AT_OPTIMAL_LAG": None,
+        "OUTPUT_STATUS": str(out / "status.tif")}
+    for name in ("PRECIPITATION", "SOIL_MOISTURE"):
+        path = Path(inputs[name.lower()])
+        assert record["inputs"][name]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert record["inputs"][name]["time_range"]["steps"] == len(DATES)
+    assert record["outputs"] == {"OUTPUT_OPTIMAL_LAG": str(out / "lag.tif"),
+                                 "OUTPUT_STATUS": str(out / "status.tif")}
+    assert record["libraries"]["numpy"] == np.__version__
+    assert record["started"] <= record["finished"]
+
+    monkeypatch.setattr(provenance, "MAX_CHECKSUM_BYTES", 100)  # inputs "too large" to hash
+    lagged_dependence({**inputs, "max_lag": 1, "min_observations": 5, "processes": 1,
+                       "output_status": str(out / "status_1.tif")}, SilentReporter())
+    skipped = json.loads((out / "provenance" / "status_1.tif.json").read_text())["inputs"]
+    assert "sha256" not in skipped["PRECIPITATION"]
+    assert skipped["PRECIPITATION"]["sha256_skipped"].startswith("larger than")
+
+    result = make_report(out, out / "report.html")
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert result.sections["provenance"] == "made"
+    assert 'id="provenance-runs"' in page and page.count("<td>lagged_dependence</td>") == 2
+    assert record["inputs"]["SOIL_MOISTURE"]["sha256"] in page
