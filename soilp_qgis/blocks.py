@@ -28,10 +28,10 @@ import queue
 import signal
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import active_children, get_context
-from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
 from rasterio.windows import Window
@@ -67,7 +67,7 @@ class BlockInput:
     """An input stack and the time steps of it to use (None: all)."""
 
     info: StackInfo
-    time_steps: Optional[np.ndarray] = None
+    time_steps: np.ndarray | None = None
 
 
 def default_processes() -> int:
@@ -79,7 +79,7 @@ def default_processes() -> int:
 
 
 def plan_blocks(height: int, width: int, block_cells: int = DEFAULT_BLOCK_CELLS,
-                tile: Optional[tuple[int, int]] = None) -> list[Window]:
+                tile: tuple[int, int] | None = None) -> list[Window]:
     """Windows of about ``block_cells`` cells covering the grid, aligned to the storage tiles
     ``tile = (rows, cols)`` of the inputs so no tile is decompressed for two blocks (default:
     row strips). Several small tiles make one block; a tile larger than a block is cut into
@@ -147,7 +147,7 @@ def _start_worker(progress_queue=None) -> None:
         pass
 
 
-def _queue_progress(index: int) -> Optional[Callable[[float], None]]:
+def _queue_progress(index: int) -> Callable[[float], None] | None:
     if _PROGRESS_QUEUE is None:
         return None
 
@@ -162,7 +162,7 @@ def _queue_progress(index: int) -> Optional[Callable[[float], None]]:
 
 def compute_block(block_function: BlockFunction, inputs: Mapping[str, BlockInput],
                   window: Window, outputs: Mapping[str, OutputSpec],
-                  progress: Optional[Callable[[float], None]] = None, index: int = 0
+                  progress: Callable[[float], None] | None = None, index: int = 0
                   ) -> tuple[Window, dict[str, np.ndarray]]:
     """Read one block, run the block function on its cells with data in sub-blocks of about
     ``SUB_BLOCK_SECONDS`` each (``progress(fraction of the block)`` after each; in a worker the
@@ -196,8 +196,8 @@ def compute_block(block_function: BlockFunction, inputs: Mapping[str, BlockInput
 class BlockExecutor:
     """Runs a block function over a grid (see the module docstring)."""
 
-    def __init__(self, processes: Optional[int] = None, block_cells: int = DEFAULT_BLOCK_CELLS,
-                 scheduler: Optional[str] = None):
+    def __init__(self, processes: int | None = None, block_cells: int = DEFAULT_BLOCK_CELLS,
+                 scheduler: str | None = None):
         self.processes = max(1, int(processes or default_processes()))
         self.block_cells = int(block_cells)
         self.scheduler = scheduler if scheduler is not None else os.environ.get(DASK_ENV) or None

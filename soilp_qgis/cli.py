@@ -21,7 +21,8 @@ import os
 import signal
 import sys
 import traceback
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from .errors import SoilpError
 from .protocol import Reporter
@@ -170,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         except SoilpError as exc:
             print(one_line(exc), file=sys.stderr)
             return 1
-        single: Optional[dict] = described[args.params[0]] if len(args.params) == 1 else None
+        single: dict | None = described[args.params[0]] if len(args.params) == 1 else None
         print(json.dumps(single or described, indent=1, ensure_ascii=False, default=str))
         return 0
 

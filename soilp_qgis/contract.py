@@ -19,8 +19,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Mapping, Optional, Sequence, TypeVar, Union
+from typing import Any, ClassVar, TypeVar
 
 from .errors import InputError
 
@@ -46,9 +47,9 @@ class Spec:
 
     kind: str
     required: bool = False
-    choices: Optional[tuple[str, ...]] = None
-    minimum: Optional[float] = None
-    maximum: Optional[float] = None
+    choices: tuple[str, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 def _field(kind: str, default: Any = None, **spec: Any) -> Any:
@@ -82,13 +83,13 @@ def folder(required: bool = True) -> Any:
     return _field("folder", required=required)
 
 
-def integer(default: Optional[int], minimum: Optional[int] = None,
-            maximum: Optional[int] = None) -> Any:
+def integer(default: int | None, minimum: int | None = None,
+            maximum: int | None = None) -> Any:
     return _field("integer", default, minimum=minimum, maximum=maximum)
 
 
-def number(default: Optional[float], minimum: Optional[float] = None,
-           maximum: Optional[float] = None) -> Any:
+def number(default: float | None, minimum: float | None = None,
+           maximum: float | None = None) -> Any:
     """A real number; ``default`` None means "not given" is a meaningful value (automatic)."""
     return _field("number", default, minimum=minimum, maximum=maximum)
 
@@ -102,11 +103,11 @@ def choice(values: Sequence[str], default: str) -> Any:
     return _field("choice", default, choices=tuple(values))
 
 
-def text(default: Optional[str] = None) -> Any:
+def text(default: str | None = None) -> Any:
     return _field("string", default)
 
 
-def field_name(default: Optional[str] = "BIOME") -> Any:
+def field_name(default: str | None = "BIOME") -> Any:
     """The name of a field of a vector layer parameter."""
     return _field("field", default)
 
@@ -139,7 +140,7 @@ def folder_output(required: bool = True) -> Any:
 
 # ---- conversion ------------------------------------------------------------------------------
 
-def _number(name: str, value: Any, whole: bool) -> Union[int, float]:
+def _number(name: str, value: Any, whole: bool) -> int | float:
     kind = "a whole number" if whole else "a number"
     if isinstance(value, bool):
         raise InputError(f"{name} must be {kind}; got {value!r}")
@@ -276,14 +277,14 @@ class RasterOutput:
     key: str
     array: str
     dtype: str = "float32"
-    nodata: Union[float, int] = FLOAT_NODATA
-    bands: Union[Sequence[str], Callable[[Context], Sequence[str]], None] = None
-    style: Union[str, Callable[[Context], str], None] = None
-    color_interp: Optional[tuple[str, ...]] = None
+    nodata: float | int = FLOAT_NODATA
+    bands: Sequence[str] | Callable[[Context], Sequence[str]] | None = None
+    style: str | Callable[[Context], str] | None = None
+    color_interp: tuple[str, ...] | None = None
 
     kind: ClassVar[str] = "raster"
 
-    def band_names(self, context: Context) -> Optional[list[str]]:
+    def band_names(self, context: Context) -> list[str] | None:
         names = self.bands(context) if callable(self.bands) else self.bands
         return None if names is None else [str(n) for n in names]
 
@@ -309,7 +310,7 @@ class FileOutput:
         return {"name": self.key.upper(), "kind": self.kind, "description": self.description}
 
 
-Output = Union[RasterOutput, FileOutput]
+Output = RasterOutput | FileOutput
 
 
 def _describe_callable(function: Callable) -> str:

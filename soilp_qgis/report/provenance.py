@@ -19,8 +19,9 @@ import hashlib
 import json
 import os
 import platform
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from .. import __version__
 from ..ecoregions import split_layer_uri
@@ -70,7 +71,7 @@ def sha256_of(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def input_file(source: str) -> tuple[Path, Optional[str]]:
+def input_file(source: str) -> tuple[Path, str | None]:
     """The file behind an input source: ``file.gpkg|layername=x`` → ``file.gpkg``, a NetCDF
     ``file.nc:variable`` → ``file.nc`` (the variable returned as second item)."""
     path, _ = split_layer_uri(source)
@@ -81,7 +82,7 @@ def input_file(source: str) -> tuple[Path, Optional[str]]:
     return Path(path), None
 
 
-def _time_range(source: str) -> Optional[dict[str, Any]]:
+def _time_range(source: str) -> dict[str, Any] | None:
     """First and last date, count and time scale of a time stack; None if it is not one."""
     try:
         from ..timestack import format_date, read_stack_info
@@ -189,7 +190,7 @@ def read_step_provenances(folder: str | os.PathLike) -> list[dict[str, Any]]:
     return sorted(records, key=lambda d: (str(d.get("started", "")), d["record"]))
 
 
-def read_provenance(folder: str | os.PathLike) -> Optional[dict[str, Any]]:
+def read_provenance(folder: str | os.PathLike) -> dict[str, Any] | None:
     """``<folder>/provenance.json`` as a dict, or None when absent."""
     path = Path(folder) / FILE_NAME
     if not path.is_file():

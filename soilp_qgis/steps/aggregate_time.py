@@ -46,12 +46,14 @@ OUTPUTS = (FileOutput("output", "stack", "one band per period, dated by its firs
 
 #: the unit word of one period of each time scale, for rates such as ``mm month-1``
 PERIOD_WORD = {"daily": "day", "monthly": "month", "seasonal": "season", "annual": "year"}
-_PER_PERIOD = re.compile(r"^(?P<base>.*?)\s*(?:/\s*(?P<a>day|d|month|mon)|(?P<b>day|d|month|mon)-1)$",
+_PER_PERIOD = re.compile(r"^(?P<base>.*?)\s*"
+                         r"(?:/\s*(?P<a>day|d|month|mon)|(?P<b>day|d|month|mon)-1)$",
                          re.IGNORECASE)
 
 
 def aggregated_units(units: str, statistic: str, scale: str) -> str:
-    """Units of the result: ``days`` for a wet-day count, ``mm season-1`` for a sum of ``mm day-1``."""
+    """Units of the result: ``days`` for a wet-day count, ``mm season-1`` for a sum of
+    ``mm day-1``."""
     if statistic == "wet_day_count":
         return "days"
     if statistic != "sum" or not units:

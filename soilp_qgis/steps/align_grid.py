@@ -25,7 +25,6 @@ from ._inputs import open_stack, reference_grid
 from .outputs import StepOutputs, engine_step
 
 
-
 @dataclass(frozen=True)
 class Parameters(StepParameters):
     """Parameters of ``align_grid`` (soilp:aligngrid)."""

@@ -1,11 +1,11 @@
 """``bayesian_drivers``: per ecoregion, the multivariate Bayesian model of precipitation and soil
-moisture on air temperature, GPP, LST and their interactions (paper section 2.2.3), with the
-quadrant/k-means figure, the diagnostics report and the ecoregion layer."""
+moisture on air temperature, GPP, LST and their interactions (the paper's section 2.2.3, see
+docs/REFERENCES.md [paper], [brms]), with the quadrant/k-means figure, the diagnostics report and
+the ecoregion layer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -34,8 +34,8 @@ SAMPLERS = ("nutpie", "pymc")
 
 @dataclass(frozen=True)
 class Parameters(StepParameters):
-    """Parameters of ``bayesian_drivers`` (soilp:bayesiandrivers); the defaults are the paper's
-    sampler settings."""
+    """Parameters of ``bayesian_drivers`` (soilp:bayesiandrivers); the defaults are the sampler
+    settings of the paper (docs/REFERENCES.md [paper])."""
 
     STEP = "bayesian_drivers"
 
@@ -44,9 +44,9 @@ class Parameters(StepParameters):
     air_temperature: str = contract.stack()
     gpp: str = contract.stack()
     lst: str = contract.stack()
-    ecoregions: Optional[str] = contract.vector()
-    field: Optional[str] = contract.field_name()
-    ecoregions_raster: Optional[str] = contract.raster(required=False)
+    ecoregions: str | None = contract.vector()
+    field: str | None = contract.field_name()
+    ecoregions_raster: str | None = contract.raster(required=False)
     season: str = season_parameter()
     data: str = contract.choice(DATA_MODES, "cells")
     max_cells: int = contract.integer(200, minimum=2)
@@ -58,10 +58,10 @@ class Parameters(StepParameters):
     seed: int = contract.integer(0, minimum=0)
     n_clusters: int = contract.integer(3, minimum=1)
     sampler: str = contract.choice(SAMPLERS, "nutpie")
-    output_table: Optional[str] = contract.file_output()
-    output_layer: Optional[str] = contract.vector_output()
-    output_figure: Optional[str] = contract.file_output()
-    output_report: Optional[str] = contract.file_output()
+    output_table: str | None = contract.file_output()
+    output_layer: str | None = contract.vector_output()
+    output_figure: str | None = contract.file_output()
+    output_report: str | None = contract.file_output()
 
     def validate(self) -> None:
         if not (self.ecoregions or self.ecoregions_raster):
@@ -111,7 +111,8 @@ def ecoregion_layer(points: pd.DataFrame, diagnostics: pd.DataFrame, p: Paramete
     frame = frame.dissolve(by="ecoregion", as_index=False)
     frame["ecoregion_name"] = [ecoregion_label(code) for code in frame["ecoregion"]]
     status = diagnostics.set_index("ecoregion")
-    frame["status"] = [str(status["status"].get(code, "not in grid")) for code in frame["ecoregion"]]
+    frame["status"] = [str(status["status"].get(code, "not in grid"))
+                       for code in frame["ecoregion"]]
     frame["converged"] = [bool(status["converged"].get(code, False)) for code in frame["ecoregion"]]
     for term, rows in points.groupby("term", sort=False):
         stem = str(term).replace(":", "_")

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ def open_stacks(p: Any, keys: Sequence[str], optional: Sequence[str] = ()
     return infos
 
 
-def season_time_steps(info: StackInfo, season: Optional[str]) -> Optional[np.ndarray]:
+def season_time_steps(info: StackInfo, season: str | None) -> np.ndarray | None:
     """Indices of the steps of ``season`` (None for all): for monthly stacks that season's months
     of every year, for seasonal stacks that season's values."""
     if not season or season == "all":
@@ -65,7 +66,7 @@ def season_time_steps(info: StackInfo, season: Optional[str]) -> Optional[np.nda
     return steps
 
 
-def block_inputs(infos: Mapping[str, StackInfo], season: Optional[str] = None
+def block_inputs(infos: Mapping[str, StackInfo], season: str | None = None
                  ) -> dict[str, BlockInput]:
     """Executor inputs for matched stacks, restricted to ``season``."""
     first = next(iter(infos.values()))
@@ -78,7 +79,7 @@ def processes(p: Any) -> int:
     return int(p.processes) or default_processes()
 
 
-def ecoregion_codes(p: Any, grid, report: Optional[Any] = None) -> Optional[np.ndarray]:
+def ecoregion_codes(p: Any, grid, report: Any | None = None) -> np.ndarray | None:
     """Ecoregion code per cell from ECOREGIONS (polygons + FIELD) or ECOREGIONS_RASTER; None if
     neither is given. A warning to ``report`` when no ecoregion lies on the grid."""
     if getattr(p, "ecoregions", None):
@@ -101,7 +102,7 @@ def ecoregion_label(code: int) -> str:
     return f"{int(code)} {name}" if name else str(int(code))
 
 
-def summarise_by_ecoregion(codes: Optional[np.ndarray], valid: np.ndarray,
+def summarise_by_ecoregion(codes: np.ndarray | None, valid: np.ndarray,
                            summarise: Callable[[np.ndarray], dict[str, Any]]
                            ) -> list[dict[str, Any]]:
     """One row per ecoregion present among the valid cells, then a row ``all``.
@@ -119,7 +120,7 @@ def summarise_by_ecoregion(codes: Optional[np.ndarray], valid: np.ndarray,
 
 
 def write_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]],
-              columns: Optional[Sequence[str]] = None) -> Path:
+              columns: Sequence[str] | None = None) -> Path:
     """Write rows (dicts with the same keys) as CSV, atomically; floats with 6 significant digits.
     The header is ``columns`` (default: the first row's keys); a table is never written without
     one."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -47,20 +46,20 @@ class Parameters(StepParameters):
     family_set: str = contract.choice(tuple(FAMILY_SETS), "all")
     criterion: str = contract.choice(("aic", "bic"), "aic")
     min_observations: int = min_observations_parameter(15)
-    ecoregions: Optional[str] = contract.vector()
-    field: Optional[str] = contract.field_name()
-    ecoregions_raster: Optional[str] = contract.raster(required=False)
+    ecoregions: str | None = contract.vector()
+    field: str | None = contract.field_name()
+    ecoregions_raster: str | None = contract.raster(required=False)
     processes: int = processes_parameter()
-    output_tau: Optional[str] = contract.raster_output()
-    output_lower_tail: Optional[str] = contract.raster_output()
-    output_upper_tail: Optional[str] = contract.raster_output()
-    output_discordant_tail: Optional[str] = contract.raster_output()
-    output_family: Optional[str] = contract.raster_output()
-    output_parameters: Optional[str] = contract.raster_output()
-    output_empirical_tau: Optional[str] = contract.raster_output()
-    output_p_value: Optional[str] = contract.raster_output()
-    output_status: Optional[str] = contract.raster_output()
-    output_table: Optional[str] = contract.file_output()
+    output_tau: str | None = contract.raster_output()
+    output_lower_tail: str | None = contract.raster_output()
+    output_upper_tail: str | None = contract.raster_output()
+    output_discordant_tail: str | None = contract.raster_output()
+    output_family: str | None = contract.raster_output()
+    output_parameters: str | None = contract.raster_output()
+    output_empirical_tau: str | None = contract.raster_output()
+    output_p_value: str | None = contract.raster_output()
+    output_status: str | None = contract.raster_output()
+    output_table: str | None = contract.file_output()
 
 
 OUTPUTS = (
@@ -91,7 +90,7 @@ class CopulaDependenceBlock:
     """Block function: optional deseasonalising, the copula fit, the sample Kendall τ-b."""
 
     fitter: PyvinecopulibFitter
-    months: Optional[tuple[int, ...]] = None  # calendar month of each step, when deseasonalising
+    months: tuple[int, ...] | None = None  # calendar month of each step, when deseasonalising
 
     def __call__(self, blocks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         precipitation, soil_moisture = blocks["precipitation"], blocks["soil_moisture"]
@@ -128,9 +127,9 @@ OUTPUTS_SPEC = {
 }
 
 
-def dependence_table(arrays: dict[str, np.ndarray], codes: Optional[np.ndarray]) -> list[dict]:
-    """Per ecoregion and overall: valid cells, share with τ < 0 (the paper's headline number),
-    mean τ, mean λL, mean λU, the most common family."""
+def dependence_table(arrays: dict[str, np.ndarray], codes: np.ndarray | None) -> list[dict]:
+    """Per ecoregion and overall: valid cells, share with τ < 0 (the headline number of the
+    paper, docs/REFERENCES.md [paper]), mean τ, mean λL, mean λU, the most common family."""
     tau = arrays["kendall_tau"][0]
     lower = arrays["lower_tail_dependence"][0]
     upper = arrays["upper_tail_dependence"][0]

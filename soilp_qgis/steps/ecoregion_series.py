@@ -1,4 +1,5 @@
-"""``ecoregion_series``: mean of a time stack over each ecoregion at each date (soilp:ecoregionseries).
+"""``ecoregion_series``: mean of a time stack over each ecoregion at each date
+(soilp:ecoregionseries).
 
 Parameters: ``input`` (time stack), ``ecoregions`` (polygon layer, rasterized onto the stack's
 grid by ``field``, default ``BIOME``) or ``ecoregions_raster`` (integer raster on the stack's grid),
@@ -9,7 +10,6 @@ ecoregion's cells with a value at that date (unweighted); ``nan`` where none has
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -32,9 +32,9 @@ class Parameters(StepParameters):
     STEP = "ecoregion_series"
 
     input: str = contract.stack()
-    ecoregions: Optional[str] = contract.vector()
-    field: Optional[str] = contract.field_name()
-    ecoregions_raster: Optional[str] = contract.raster(required=False)
+    ecoregions: str | None = contract.vector()
+    field: str | None = contract.field_name()
+    ecoregions_raster: str | None = contract.raster(required=False)
     output: str = contract.file_output(required=True)
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import numpy as np
 
@@ -37,10 +38,10 @@ class Parameters(StepParameters):
     max_lag: int = contract.integer(12, minimum=0, maximum=120)
     min_observations: int = min_observations_parameter(15)
     processes: int = processes_parameter()
-    output_tau_by_lag: Optional[str] = contract.raster_output()
-    output_optimal_lag: Optional[str] = contract.raster_output()
-    output_tau_at_optimal_lag: Optional[str] = contract.raster_output()
-    output_status: Optional[str] = contract.raster_output()
+    output_tau_by_lag: str | None = contract.raster_output()
+    output_optimal_lag: str | None = contract.raster_output()
+    output_tau_at_optimal_lag: str | None = contract.raster_output()
+    output_status: str | None = contract.raster_output()
 
 
 def lag_bands(context: Mapping[str, Any]) -> list[str]:

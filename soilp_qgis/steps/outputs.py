@@ -19,8 +19,9 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import os
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ STYLE_PRESETS: dict[str, Callable[[], str]] = {
 }
 
 
-def os_error_line(exc: OSError, staging: Optional[Staging] = None) -> str:
+def os_error_line(exc: OSError, staging: Staging | None = None) -> str:
     """One line for an OSError: the file (its destination, not the staging folder) and cause."""
     cause = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
     where = exc.filename if exc.filename is not None else ""
@@ -59,7 +60,7 @@ class StepOutputs:
     """Where and how one run writes its outputs (see the module docstring)."""
 
     def __init__(self, parameters: StepParameters, table: Sequence[Output],
-                 staging: Optional[Staging]):
+                 staging: Staging | None):
         self.parameters = parameters
         self.table = {output.key: output for output in table}
         self.staging = staging
@@ -91,7 +92,7 @@ class StepOutputs:
         return self.staging.folder(self.final(key))
 
     def rasters(self, arrays: Mapping[str, np.ndarray], grid: Grid,
-                context: Optional[Mapping[str, Any]] = None) -> dict[str, str]:
+                context: Mapping[str, Any] | None = None) -> dict[str, str]:
         """Write every declared raster whose parameter is given from ``arrays`` (by array name);
         returns ``{OUTPUT_KEY: path}``. ``context`` adds to the parameters what band names and
         styles need."""
@@ -111,7 +112,7 @@ class StepOutputs:
         return written
 
     def csv(self, key: str, rows: Sequence[Mapping[str, Any]],
-            columns: Optional[Sequence[str]] = None) -> dict[str, str]:
+            columns: Sequence[str] | None = None) -> dict[str, str]:
         """Write table output ``key`` (header always, even without rows) when it is given."""
         if not self.given(key):
             return {}

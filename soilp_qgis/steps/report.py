@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from .. import contract
 from ..contract import FileOutput, StepParameters
@@ -32,11 +31,11 @@ class Parameters(StepParameters):
     STEP = "report"
 
     input_folder: str = contract.folder()
-    title: Optional[str] = contract.text()
-    ecoregions: Optional[str] = contract.vector()
-    field: Optional[str] = contract.field_name()
-    ecoregions_raster: Optional[str] = contract.raster(required=False)
-    output_html: Optional[str] = contract.file_output()
+    title: str | None = contract.text()
+    ecoregions: str | None = contract.vector()
+    field: str | None = contract.field_name()
+    ecoregions_raster: str | None = contract.raster(required=False)
+    output_html: str | None = contract.file_output()
 
     def html(self) -> Path:
         return Path(str(self.output_html or Path(self.input_folder) / "report.html"))
@@ -61,8 +60,8 @@ class ProvenanceParameters(StepParameters):
     STEP = "provenance"
 
     output_folder: str = contract.folder_output(required=True)
-    inputs: Optional[dict] = contract.mapping()
-    parameters: Optional[dict] = contract.mapping()
+    inputs: dict | None = contract.mapping()
+    parameters: dict | None = contract.mapping()
 
 
 @engine_step(Parameters, OUTPUTS, staged=False)

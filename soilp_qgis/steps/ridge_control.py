@@ -4,9 +4,10 @@ ternary colour composite with its legend, a dominant-control map and a class-sha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import numpy as np
 
@@ -41,9 +42,10 @@ MIXED_COLOR = "#999999"
 
 @dataclass(frozen=True)
 class RidgeControlBlock:
-    """Block function: per-cell standardised ridge coefficients, α, weights, dominant class, status."""
+    """Block function: per-cell standardised ridge coefficients, α, weights, dominant class,
+    status."""
 
-    alpha: Optional[float]
+    alpha: float | None
     strong_control: float
     min_observations: int
 
@@ -58,7 +60,8 @@ def dominant_style(color_model: str, strong_control: float) -> str:
     hex_of_weight = ["#" + "".join(f"{int(v):02x}" for v in corners[:, j]) for j in range(3)]
     colors = {0: MIXED_COLOR, 1: hex_of_weight[1], 2: hex_of_weight[0], 3: hex_of_weight[2]}
     return styles.paletted_style(
-        styles.StyleClass(code, f"{code} {name}" + ("" if code == 0 else f" (W > {strong_control:g})"),
+        styles.StyleClass(code, f"{code} {name}"
+                          + ("" if code == 0 else f" (W > {strong_control:g})"),
                           colors[code])
         for code, name in DOMINANT_CLASSES.items())
 
@@ -73,23 +76,23 @@ class Parameters(StepParameters):
     precip_volume: str = contract.stack()
     precip_frequency: str = contract.stack()
     evapotranspiration: str = contract.stack()
-    air_temperature: Optional[str] = contract.stack(required=False)
+    air_temperature: str | None = contract.stack(required=False)
     season: str = season_parameter()
-    alpha: Optional[float] = contract.number(None, minimum=0.0)
+    alpha: float | None = contract.number(None, minimum=0.0)
     strong_control: float = contract.number(0.75, minimum=0.01, maximum=1.0)
     color_model: str = contract.choice(COLOR_MODELS, "CMY")
     min_observations: int = min_observations_parameter(10)
-    ecoregions: Optional[str] = contract.vector()
-    field: Optional[str] = contract.field_name()
-    ecoregions_raster: Optional[str] = contract.raster(required=False)
+    ecoregions: str | None = contract.vector()
+    field: str | None = contract.field_name()
+    ecoregions_raster: str | None = contract.raster(required=False)
     processes: int = processes_parameter()
-    output_coefficients: Optional[str] = contract.raster_output()
-    output_weights: Optional[str] = contract.raster_output()
-    output_rgb: Optional[str] = contract.raster_output()
-    output_dominant: Optional[str] = contract.raster_output()
-    output_status: Optional[str] = contract.raster_output()
-    output_table: Optional[str] = contract.file_output()
-    output_legend: Optional[str] = contract.file_output()
+    output_coefficients: str | None = contract.raster_output()
+    output_weights: str | None = contract.raster_output()
+    output_rgb: str | None = contract.raster_output()
+    output_dominant: str | None = contract.raster_output()
+    output_status: str | None = contract.raster_output()
+    output_table: str | None = contract.file_output()
+    output_legend: str | None = contract.file_output()
 
     def validate(self) -> None:
         # The science checks its own options; run it on no cells so that a bad one fails now.
@@ -98,7 +101,7 @@ class Parameters(StepParameters):
                                strong_control=self.strong_control,
                                min_observations=self.min_observations)
 
-    def legend(self) -> Optional[Path]:
+    def legend(self) -> Path | None:
         """OUTPUT_LEGEND, or ``<composite>_legend.png`` beside OUTPUT_RGB when not given."""
         if self.output_legend:
             return Path(self.output_legend)

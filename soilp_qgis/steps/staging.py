@@ -19,9 +19,9 @@ import secrets
 import shutil
 import signal
 import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping
 
 from ..errors import InputError
 

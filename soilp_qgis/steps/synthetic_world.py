@@ -1,4 +1,5 @@
-"""``synthetic_world``: the built-in study area as time stacks and ecoregions (soilp:syntheticworld).
+"""``synthetic_world``: the built-in study area as time stacks and ecoregions
+(soilp:syntheticworld).
 
 Parameters: ``output_folder`` (required), ``extent`` (default the Northern Hemisphere; a list
 ``[xmin, ymin, xmax, ymax]`` or QGIS's extent text ``"xmin,xmax,ymin,ymax [EPSG:4326]"``),
@@ -20,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -74,7 +75,7 @@ class Parameters(StepParameters):
     start_year: int = contract.integer(2000, minimum=1900, maximum=2100)
     end_year: int = contract.integer(2019, minimum=1900, maximum=2100)
     seed: int = contract.integer(0, minimum=0)
-    ecoregions: Optional[str] = contract.raster(required=False)
+    ecoregions: str | None = contract.raster(required=False)
     pet_method: str = contract.choice(PET_METHODS, "priestley_taylor")
     output_folder: str = contract.folder_output(required=True)
 
@@ -156,7 +157,8 @@ def synthetic_world(p: Parameters, outputs: StepOutputs, report: Reporter) -> di
     folder = Path(p.output_folder)
     extent = parse_extent(p.extent)
     resolution, start_year, end_year, seed = p.resolution, p.start_year, p.end_year, p.seed
-    cells = round((extent[2] - extent[0]) / resolution) * round((extent[3] - extent[1]) / resolution)
+    cells = (round((extent[2] - extent[0]) / resolution)
+             * round((extent[3] - extent[1]) / resolution))
     days = int((np.datetime64(f"{end_year + 1}-01-01") - np.datetime64(f"{start_year}-01-01"))
                .astype(int))
     if cells * days * 4 > MAX_DAILY_BYTES:
