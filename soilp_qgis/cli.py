@@ -53,7 +53,15 @@ def load_step(name: str) -> Callable[[dict, Reporter], dict]:
         raise SoilpError(
             f"unknown engine step {name!r}; known steps: {', '.join(sorted(STEPS))}") from None
     module_name, function_name = target.split(":")
-    return getattr(importlib.import_module(module_name), function_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        if not exc.name or exc.name.split(".")[0] == "soilp_qgis":
+            raise
+        raise SoilpError(f"the engine's environment ({sys.executable}) lacks the library "
+                         f"{exc.name!r}: reinstall it with pip install -r requirements.txt "
+                         f"(the file beside the engine's sources)") from exc
+    return getattr(module, function_name)
 
 
 def _parse_value(text: str) -> Any:
