@@ -45,7 +45,7 @@ DASK_ENV = "SOILP_DASK_SCHEDULER"
 #: seconds of work a sub-block aims at (progress is reported after each)
 SUB_BLOCK_SECONDS = 0.5
 #: cells of the first sub-block of a block, before its pace is known
-FIRST_SUB_BLOCK = 16
+FIRST_SUB_BLOCK = 1
 #: seconds between looks at the workers' progress
 POLL_SECONDS = 0.5
 
