@@ -1,0 +1,153 @@
+"""NetCDF time stacks: a variable on CF time, y and x dimensions, read through xarray (packed
+values unpacked, fill values NaN) in north-up order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from affine import Affine
+from rasterio.windows import Window
+
+from ..errors import InputError
+from .cf import axis_kind, declared_crs, open_netcdf, pick_variable
+from .dates import cf_to_dates, normalise_dates, scale_from_metadata
+from .files import short_error
+from .grid import Grid, as_crs, clean_number
+from .info import StackInfo
+from .orient import AxisOrder, read_oriented, regular_axis
+
+
+def _dimensions(ds, da, what: str) -> tuple[dict[str, str], dict[str, int], str | None]:
+    """The time, y and x dimension names; single-valued extra dimensions to squeeze; ERA5's
+    ``expver`` dimension to combine."""
+    kinds = {dim: axis_kind(ds, str(dim)) for dim in da.dims}
+    dims = {}
+    for kind in ("T", "Y", "X"):
+        found = [str(d) for d, k in kinds.items() if k == kind]
+        if len(found) != 1:
+            label = {"T": "time", "Y": "latitude (y)", "X": "longitude (x)"}[kind]
+            raise InputError(f"{what}: needs exactly one {label} dimension, found "
+                             f"{', '.join(found) if found else 'none'} (dimensions: "
+                             f"{', '.join(map(str, da.dims))})")
+        dims[kind] = found[0]
+    squeeze, combine = {}, None
+    for dim in da.dims:
+        if dim in dims.values():
+            continue
+        size = int(da.sizes[dim])
+        if size == 1:
+            squeeze[str(dim)] = 0
+        elif str(dim) == "expver":  # ERA5 + ERA5T: one of the versions holds each value
+            combine = str(dim)
+        else:
+            raise InputError(f"{what}: has an extra dimension {dim!r} with {size} values; "
+                             "extract one level into its own file first")
+    return dims, squeeze, combine
+
+
+def _dates(ds, da, time_name: str, what: str) -> tuple[np.ndarray, str]:
+    """First day of each period and the time scale, from the CF time axis (the middle of its
+    bounds when it has them)."""
+    if time_name not in ds.variables:
+        raise InputError(f"{what}: the time dimension {time_name!r} has no coordinate values")
+    tvar = ds[time_name]
+    units = tvar.attrs.get("units")
+    if not units or " since " not in str(units):
+        raise InputError(f"{what}: the time coordinate has no CF units like "
+                         "'days since 1900-01-01'")
+    calendar = tvar.attrs.get("calendar", "standard")
+    values = np.asarray(tvar.values, dtype=np.float64)
+    bounds_name = tvar.attrs.get("bounds")
+    if bounds_name and bounds_name in ds.variables:
+        bounds = np.asarray(ds[bounds_name].values, dtype=np.float64)
+        if bounds.shape == (len(values), 2) and np.all(np.isfinite(bounds)):
+            values = bounds.mean(axis=1)  # the middle of each period
+    if not np.all(np.isfinite(values)):
+        raise InputError(f"{what}: the time coordinate has missing values")
+    raw = cf_to_dates(values, str(units), str(calendar), what)
+    scale_attr = (da.attrs.get("time_scale") or ds.attrs.get("time_scale")
+                  or ds.attrs.get("frequency") or da.attrs.get("frequency"))
+    return normalise_dates(raw, scale_from_metadata(scale_attr), what)
+
+
+@dataclass(frozen=True)
+class NetCDFSource:
+    """Reads one NetCDF variable's ``(time, y, x)`` values in north-up order."""
+
+    path: str
+    variable: str
+    time_dim: str
+    y_dim: str
+    x_dim: str
+    rows: AxisOrder
+    cols: AxisOrder
+    block_shape: tuple[int, int]
+    squeeze: dict = field(default_factory=dict)
+    combine: str | None = None
+
+    @classmethod
+    def describe(cls, path: str, variable: str | None = None, crs: Any = None) -> StackInfo:
+        """The stack of ``variable`` (the file's only one on time, y and x when None); ``crs``
+        replaces the CRS the file declares."""
+        with open_netcdf(path) as ds:
+            variable = pick_variable(ds, path, variable)
+            what = f"{path}:{variable}"
+            da = ds[variable]
+            dims, squeeze, combine = _dimensions(ds, da, what)
+            for kind, label in (("Y", "latitude"), ("X", "longitude")):
+                if dims[kind] not in ds.variables:
+                    raise InputError(f"{what}: the {label} dimension {dims[kind]!r} has no "
+                                     "coordinate values")
+            west, dx, cols = regular_axis(ds[dims["X"]].values, what, "longitude (x)")
+            south, dy, south_first = regular_axis(ds[dims["Y"]].values, what, "latitude (y)")
+            # North-up rows run from the highest y: the file's order reversed when y ascends.
+            rows = AxisOrder(south_first.size, flip=not south_first.flip)
+            north = clean_number(south + dy * rows.size)
+            grid_crs = as_crs(crs) if crs else declared_crs(ds, da, what)
+            grid = Grid(grid_crs, Affine(dx, 0.0, west, 0.0, -dy, north), cols.size, rows.size)
+            dates, time_scale = _dates(ds, da, dims["T"], what)
+
+            encoding = da.encoding
+            nodata = encoding.get("_FillValue", encoding.get("missing_value"))
+            if nodata is not None:
+                nodata = float(np.ravel(nodata)[0])
+            chunks = dict(zip(da.dims, encoding.get("chunksizes") or da.shape))
+            source = cls(path=path, variable=variable, time_dim=dims["T"], y_dim=dims["Y"],
+                         x_dim=dims["X"], rows=rows, cols=cols,
+                         block_shape=(int(chunks[dims["Y"]]), int(chunks[dims["X"]])),
+                         squeeze=squeeze, combine=combine)
+            return StackInfo(path=path, variable=variable, grid=grid, dates=dates,
+                             time_scale=time_scale, units=str(da.attrs.get("units", "")),
+                             nodata=nodata, name=variable, source=source)
+
+    def read(self, window: Window, steps: np.ndarray) -> np.ndarray:
+        """The north-up ``window`` at time indices ``steps`` as float32, NaN where missing."""
+        with open_netcdf(self.path) as ds:
+            if self.variable not in ds.data_vars:
+                raise InputError(f"{self.path}: has no variable {self.variable!r}")
+            da = ds[self.variable]
+            if self.squeeze:
+                da = da.isel(self.squeeze)
+            contiguous = steps.size and np.array_equal(
+                steps, np.arange(steps[0], steps[0] + steps.size))
+            da = da.isel({self.time_dim: slice(int(steps[0]), int(steps[0]) + steps.size)
+                          if contiguous else steps})
+            return read_oriented(lambda r, c: self._block(da, r, c), self.rows, self.cols,
+                                 window, int(steps.size))
+
+    def _block(self, da, rows: slice, cols: slice) -> np.ndarray:
+        block = da.isel({self.y_dim: rows, self.x_dim: cols})
+        order = (self.time_dim, self.y_dim, self.x_dim)
+        try:
+            if self.combine:
+                values = np.asarray(block.transpose(self.combine, *order).values, dtype=np.float32)
+                data = values[0].copy()
+                for level in values[1:]:
+                    data = np.where(np.isnan(data), level, data)
+                return data
+            return np.asarray(block.transpose(*order).values, dtype=np.float32)
+        except Exception as exc:
+            raise InputError(f"{self.path}: cannot read {self.variable!r} "
+                             f"({short_error(exc)})") from exc
