@@ -65,12 +65,24 @@ def pick_variable(ds, path: str, variable: str | None) -> str:
                      f"e.g. {path}:{candidates[0]}")
 
 
+def _grid_mapping(ds, da) -> dict | None:
+    """The attributes of ``da``'s grid mapping variable; without a ``grid_mapping`` attribute the
+    file's only variable that looks like one (GDAL and rioxarray write ``crs``/``spatial_ref``)."""
+    name = da.attrs.get("grid_mapping") or da.encoding.get("grid_mapping")
+    if name and name in ds.variables:
+        return dict(ds[name].attrs)
+    keys = ("grid_mapping_name", "crs_wkt", "spatial_ref")
+    found = [dict(v.attrs) for v in ds.variables.values() if any(k in v.attrs for k in keys)]
+    return found[0] if len(found) == 1 else None
+
+
 def declared_crs(ds, da, what: str) -> CRS | None:
     """The CRS the file declares for ``da`` (``grid_mapping`` with ``crs_wkt``/``spatial_ref`` or
     CF projection parameters), EPSG:4326 for a plain ``latitude_longitude`` mapping, None when the
     file declares nothing."""
-    name = da.attrs.get("grid_mapping")
-    gm = ds[name].attrs if name and name in ds.variables else {}
+    gm = _grid_mapping(ds, da)
+    if gm is None:
+        return None
     for key in ("crs_wkt", "spatial_ref"):
         if gm.get(key):
             return as_crs(gm[key])
@@ -83,5 +95,5 @@ def declared_crs(ds, da, what: str) -> CRS | None:
         except Exception as exc:
             raise InputError(f"{what}: cannot read the grid mapping {mapping!r} "
                              f"({short_error(exc)})") from exc
-    # Plain latitude/longitude (ERA5's sphere included) is taken as WGS 84 longitude/latitude.
+    # Plain latitude/longitude (a sphere included) is taken as WGS 84 longitude/latitude.
     return CRS.from_epsg(4326)

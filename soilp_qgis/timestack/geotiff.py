@@ -20,7 +20,7 @@ from .dates import TIME_SCALES, cf_to_dates, normalise_dates, parse_date, scale_
 from .files import check_exists, short_error
 from .grid import Grid, as_crs, check_window
 from .info import StackInfo
-from .orient import AxisOrder, read_oriented
+from .orient import AxisOrder, longitude_axis, read_oriented
 
 
 def open_raster(path: str):
@@ -51,6 +51,20 @@ def north_up(transform: Affine, width: int, height: int, what: str
             AxisOrder(width, flip=bool(flip_cols)))
 
 
+def roll_longitudes(transform: Affine, cols: AxisOrder, crs, what: str
+                    ) -> tuple[Affine, AxisOrder]:
+    """A north-up geographic grid that reaches east of 180° (0–360° longitudes) rolled to
+    −180…180° with the column order that gives it; any other grid unchanged."""
+    east = transform.c + transform.a * cols.size
+    if crs is None or not crs.is_geographic or east <= 180.0 + 1e-6 * transform.a:
+        return transform, cols
+    centres = transform.c + transform.a * (np.arange(cols.size) + 0.5)
+    if cols.flip:  # file order, as longitude_axis expects it
+        centres = centres[::-1]
+    west, size, order = longitude_axis(centres, what)
+    return Affine(size, 0.0, west, 0.0, transform.e, transform.f), order
+
+
 def _band_date(src, band: int, description: str | None, time_dim: str | None) -> np.datetime64 | None:
     if description:
         parsed = parse_date(description)
@@ -62,6 +76,9 @@ def _band_date(src, band: int, description: str | None, time_dim: str | None) ->
             parsed = parse_date(tags[key])
             if parsed is not None:
                 return parsed
+    valid = tags.get("GRIB_VALID_TIME", "").split()
+    if valid and valid[0].lstrip("-").isdigit():  # GRIB through GDAL: seconds since 1970
+        return np.datetime64(int(valid[0]), "s").astype("datetime64[D]")
     if time_dim and f"NETCDF_DIM_{time_dim}" in tags:  # a GDAL translation of a NetCDF file
         ds_tags = src.tags()
         units = ds_tags.get(f"{time_dim}#units")
@@ -97,8 +114,10 @@ class GeoTiffSource:
     offsets: tuple[float, ...] = ()
 
     @classmethod
-    def describe(cls, path: str, variable: str | None = None, crs: Any = None) -> StackInfo:
-        """The stack of a raster file; ``crs`` replaces the file's CRS when given."""
+    def describe(cls, path: str, variable: str | None = None, crs: Any = None,
+                 grid: Grid | None = None) -> StackInfo:
+        """The stack of a raster file; ``crs`` replaces the file's CRS and ``grid`` its
+        georeferencing (same rows and columns) when given."""
         with open_raster(path) as src:
             tags = src.tags()
             time_dim = None
@@ -121,8 +140,15 @@ class GeoTiffSource:
             dates, time_scale = normalise_dates(np.array(raw, dtype="datetime64[D]"),
                                                 scale_from_metadata(scale), path)
             transform, rows, cols = north_up(src.transform, src.width, src.height, path)
-            grid = Grid(as_crs(crs) if crs else (src.crs or None), transform, src.width,
-                        src.height)
+            grid_crs = as_crs(crs) if crs else (grid.crs if grid else src.crs or None)
+            if grid is not None:
+                if grid.shape != (src.height, src.width):
+                    raise InputError(f"{path}: has {src.width}×{src.height} cells (columns × "
+                                     f"rows) but the grid given for it {grid.width}×{grid.height}")
+                transform = grid.transform
+            else:
+                transform, cols = roll_longitudes(transform, cols, grid_crs, path)
+            grid = Grid(grid_crs, transform, src.width, src.height)
             units = tags.get("units") or tags.get("UNITS") or (src.units[0] if src.units else "")
             source = cls(path=path, bands=tuple(range(1, src.count + 1)), rows=rows, cols=cols,
                          block_shape=tuple(int(n) for n in src.block_shapes[0]),
@@ -154,6 +180,7 @@ def read_raster(path: str | os.PathLike, window: Window | None = None) -> tuple[
     check_exists(path)
     with open_raster(path) as src:
         transform, rows, cols = north_up(src.transform, src.width, src.height, path)
+        transform, cols = roll_longitudes(transform, cols, src.crs or None, path)
         grid = Grid(src.crs if src.crs else None, transform, src.width, src.height)
         window = check_window(window, grid)
         bands = list(range(1, src.count + 1))

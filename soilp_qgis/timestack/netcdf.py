@@ -16,7 +16,7 @@ from .dates import cf_to_dates, normalise_dates, scale_from_metadata
 from .files import short_error
 from .grid import Grid, as_crs, clean_number
 from .info import StackInfo
-from .orient import AxisOrder, read_oriented, regular_axis
+from .orient import AxisOrder, longitude_axis, read_oriented, regular_axis
 
 
 def _dimensions(ds, da, what: str) -> tuple[dict[str, str], dict[str, int], str | None]:
@@ -72,6 +72,82 @@ def _dates(ds, da, time_name: str, what: str) -> tuple[np.ndarray, str]:
     return normalise_dates(raw, scale_from_metadata(scale_attr), what)
 
 
+def _degrees(ds, name: str, limit: float) -> str | None:
+    """None when coordinate ``name`` can be degrees; else why not, in words."""
+    units = str(ds[name].attrs.get("units", "")).strip()
+    if units and "degree" not in units.lower():
+        return f"in {units!r}, not degrees"
+    values = np.asarray(ds[name].values, dtype=np.float64)
+    low, high = float(np.nanmin(values)), float(np.nanmax(values))
+    if low < -limit or high > limit:
+        return f"from {low:.10g} to {high:.10g}, beyond ±{limit:g}°"
+    return None
+
+
+def _grid(ds, da, dims: dict[str, str], what: str, crs: Any, grid: Grid | None
+          ) -> tuple[Grid, AxisOrder, AxisOrder]:
+    """The north-up grid of ``da`` and the file's row and column order: from ``grid`` when given,
+    else from the 1-D y and x coordinates, with the CRS given, declared, or degrees → EPSG:4326;
+    longitudes of a geographic grid rolled to −180…180°."""
+    height, width = int(da.sizes[dims["Y"]]), int(da.sizes[dims["X"]])
+    if grid is not None:
+        if grid.shape != (height, width):
+            raise InputError(f"{what}: has {width}×{height} cells (columns × rows) but the grid "
+                             f"given for it {grid.width}×{grid.height}")
+        y_name, x_name = dims["Y"], dims["X"]
+        y = np.asarray(ds[y_name].values, dtype=np.float64) if y_name in ds.variables else None
+        x = np.asarray(ds[x_name].values, dtype=np.float64) if x_name in ds.variables else None
+        rows = AxisOrder(height, flip=bool(y is not None and y[-1] > y[0]))
+        cols = AxisOrder(width, flip=bool(x is not None and x[-1] < x[0]))
+        return Grid(as_crs(crs) if crs else grid.crs, grid.transform, width, height), rows, cols
+    for kind, label in (("Y", "latitude (y)"), ("X", "longitude (x)")):
+        if dims[kind] not in ds.variables:
+            raise InputError(f"{what}: the {label} dimension {dims[kind]!r} has no coordinate "
+                             "values; give a raster on the same cells as its grid")
+    grid_crs = as_crs(crs) if crs else declared_crs(ds, da, what)
+    if grid_crs is None:
+        problem = _degrees(ds, dims["X"], 360.0) or _degrees(ds, dims["Y"], 90.0)
+        if problem:
+            raise InputError(
+                f"{what}: coordinates {dims['X']}/{dims['Y']} are {problem}, and the file "
+                "declares no CRS (no grid_mapping with crs_wkt or spatial_ref); give the grid's "
+                "CRS in the CRS parameter of Import time stack (soilp:importstack), e.g. EPSG:3035")
+        grid_crs = as_crs("EPSG:4326")
+    south, dy, south_first = regular_axis(ds[dims["Y"]].values, what, "latitude (y)")
+    if grid_crs.is_geographic:
+        west, dx, cols = longitude_axis(ds[dims["X"]].values, what)
+    else:
+        west, dx, cols = regular_axis(ds[dims["X"]].values, what, "x")
+    # North-up rows run from the highest y: the file's order reversed when y ascends.
+    rows = AxisOrder(height, flip=not south_first.flip)
+    north = clean_number(south + dy * height)
+    return Grid(grid_crs, Affine(dx, 0.0, west, 0.0, -dy, north), width, height), rows, cols
+
+
+def _valid_range(da) -> tuple[float, float] | None:
+    """The variable's valid_range (or valid_min/valid_max) in unpacked units, widened by half a
+    packing step; None when it declares none."""
+    attrs, encoding = da.attrs, da.encoding
+    low, high = -np.inf, np.inf
+    if "valid_range" in attrs and np.size(attrs["valid_range"]) == 2:
+        low, high = (float(v) for v in np.ravel(attrs["valid_range"]))
+        packed = np.asarray(attrs["valid_range"]).dtype
+    elif "valid_min" in attrs or "valid_max" in attrs:
+        low = float(np.ravel(attrs.get("valid_min", -np.inf))[0])
+        high = float(np.ravel(attrs.get("valid_max", np.inf))[0])
+        packed = np.asarray(attrs.get("valid_min", attrs.get("valid_max"))).dtype
+    else:
+        return None
+    scale = float(np.ravel(encoding.get("scale_factor", 1.0))[0])
+    offset = float(np.ravel(encoding.get("add_offset", 0.0))[0])
+    margin = 0.0
+    # CF: a valid range of the packed type is in packed units.
+    if ("scale_factor" in encoding or "add_offset" in encoding) and packed.kind in "iu":
+        low, high = sorted((low * scale + offset, high * scale + offset))
+        margin = 0.5 * abs(scale)
+    return low - margin, high + margin
+
+
 @dataclass(frozen=True)
 class NetCDFSource:
     """Reads one NetCDF variable's ``(time, y, x)`` values in north-up order."""
@@ -86,27 +162,21 @@ class NetCDFSource:
     block_shape: tuple[int, int]
     squeeze: dict = field(default_factory=dict)
     combine: str | None = None
+    #: unpacked (lowest, highest) valid value from valid_range / valid_min / valid_max
+    valid: tuple[float, float] | None = None
 
     @classmethod
-    def describe(cls, path: str, variable: str | None = None, crs: Any = None) -> StackInfo:
+    def describe(cls, path: str, variable: str | None = None, crs: Any = None,
+                 grid: Grid | None = None) -> StackInfo:
         """The stack of ``variable`` (the file's only one on time, y and x when None); ``crs``
-        replaces the CRS the file declares."""
+        replaces the CRS the file declares; ``grid`` replaces the file's coordinates (same rows
+        and columns; row 0 north unless the file's y coordinate ascends)."""
         with open_netcdf(path) as ds:
             variable = pick_variable(ds, path, variable)
             what = f"{path}:{variable}"
             da = ds[variable]
             dims, squeeze, combine = _dimensions(ds, da, what)
-            for kind, label in (("Y", "latitude"), ("X", "longitude")):
-                if dims[kind] not in ds.variables:
-                    raise InputError(f"{what}: the {label} dimension {dims[kind]!r} has no "
-                                     "coordinate values")
-            west, dx, cols = regular_axis(ds[dims["X"]].values, what, "longitude (x)")
-            south, dy, south_first = regular_axis(ds[dims["Y"]].values, what, "latitude (y)")
-            # North-up rows run from the highest y: the file's order reversed when y ascends.
-            rows = AxisOrder(south_first.size, flip=not south_first.flip)
-            north = clean_number(south + dy * rows.size)
-            grid_crs = as_crs(crs) if crs else declared_crs(ds, da, what)
-            grid = Grid(grid_crs, Affine(dx, 0.0, west, 0.0, -dy, north), cols.size, rows.size)
+            grid, rows, cols = _grid(ds, da, dims, what, crs, grid)
             dates, time_scale = _dates(ds, da, dims["T"], what)
 
             encoding = da.encoding
@@ -117,9 +187,10 @@ class NetCDFSource:
             source = cls(path=path, variable=variable, time_dim=dims["T"], y_dim=dims["Y"],
                          x_dim=dims["X"], rows=rows, cols=cols,
                          block_shape=(int(chunks[dims["Y"]]), int(chunks[dims["X"]])),
-                         squeeze=squeeze, combine=combine)
+                         squeeze=squeeze, combine=combine, valid=_valid_range(da))
+            units = da.attrs.get("units", da.attrs.get("unit", ""))
             return StackInfo(path=path, variable=variable, grid=grid, dates=dates,
-                             time_scale=time_scale, units=str(da.attrs.get("units", "")),
+                             time_scale=time_scale, units=str(units),
                              nodata=nodata, name=variable, source=source)
 
     def read(self, window: Window, steps: np.ndarray) -> np.ndarray:
@@ -142,12 +213,20 @@ class NetCDFSource:
         order = (self.time_dim, self.y_dim, self.x_dim)
         try:
             if self.combine:
-                values = np.asarray(block.transpose(self.combine, *order).values, dtype=np.float32)
+                values = self._valid_only(block.transpose(self.combine, *order).values)
                 data = values[0].copy()
                 for level in values[1:]:
                     data = np.where(np.isnan(data), level, data)
-                return data
-            return np.asarray(block.transpose(*order).values, dtype=np.float32)
+                return data.astype(np.float32, copy=False)
+            return self._valid_only(block.transpose(*order).values).astype(np.float32, copy=False)
         except Exception as exc:
             raise InputError(f"{self.path}: cannot read {self.variable!r} "
                              f"({short_error(exc)})") from exc
+
+    def _valid_only(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype=np.float64)
+        if self.valid is not None:
+            low, high = self.valid
+            with np.errstate(invalid="ignore"):
+                values = np.where((values < low) | (values > high), np.nan, values)
+        return values

@@ -107,3 +107,38 @@ def regular_axis(values: np.ndarray, what: str, axis_name: str) -> tuple[float, 
     size = clean_number(abs(step))
     lowest = min(as_float[0], as_float[-1])
     return clean_number(lowest - size / 2), size, AxisOrder(len(as_float), flip=bool(step < 0))
+
+
+def longitude_axis(values: np.ndarray, what: str) -> tuple[float, float, AxisOrder]:
+    """Like :func:`regular_axis` for the longitudes of a geographic grid, rolled to −180…180°.
+
+    A grid on 0–360° (global, or a crop across the Greenwich seam such as …, 356.25, 358.75,
+    1.25, 3.75, …) comes out west to east from its westernmost cell in −180…180°; a grid already
+    inside −180…180°, or one that only fits contiguously across 180° (a crop over the Pacific on
+    0–360°), keeps its longitudes."""
+    values = np.asarray(values)
+    if values.ndim != 1 or len(values) < 2:
+        raise InputError(f"{what}: needs at least 2 cells along longitude (x)")
+    as_float = _as_float(values)
+    if not np.all(np.isfinite(as_float)):
+        raise InputError(f"{what}: the longitude (x) coordinate has missing values")
+    regular = _is_regular(as_float)
+    if regular:
+        west, size, order = regular_axis(values, what, "longitude (x)")
+        if west + size * order.size <= 180.0 + 1e-6 * size:
+            return west, size, order
+    n = len(as_float)
+    wrapped = np.mod(as_float + 180.0, 360.0) - 180.0
+    index = np.argsort(wrapped, kind="stable")
+    if _is_regular(wrapped[index]):
+        step = wrapped[index[1]] - wrapped[index[0]]
+        size = clean_number(abs(step))
+        ascending = (index[1] - index[0]) % n == 1
+        order = AxisOrder(n, flip=not ascending,
+                          shift=int(index[0] if ascending else (index[0] + 1) % n))
+        if all(order.source_index(i) == index[i] for i in range(n)):
+            return clean_number(wrapped[index[0]] - size / 2), size, order
+    if regular:
+        return regular_axis(values, what, "longitude (x)")
+    raise InputError(f"{what}: the longitude (x) coordinate is not evenly spaced, even with "
+                     "0–360° longitudes rolled to −180…180°; only regular grids are read")

@@ -10,21 +10,24 @@ from rasterio.windows import Window
 
 from .files import check_exists, is_netcdf, split_source
 from .geotiff import GeoTiffSource
-from .grid import check_window
+from .grid import Grid, check_window
 from .info import StackInfo
 from .netcdf import NetCDFSource
 
 
 def read_stack_info(path: str | os.PathLike, variable: str | None = None,
-                    name: str | None = None, crs: Any = None) -> StackInfo:
+                    name: str | None = None, crs: Any = None, grid: Grid | None = None
+                    ) -> StackInfo:
     """Describe a time stack: a multiband GeoTIFF (band dates from band descriptions or tags) or a
     NetCDF variable with CF time (``path`` + ``variable``, ``path.nc:variable``, or the file's only
-    data variable). ``crs`` replaces the CRS the file declares (for files that declare none).
-    Raises :class:`InputError` naming the file for anything unusable."""
+    data variable). ``crs`` replaces the CRS the file declares (for files that declare none);
+    ``grid`` replaces the file's coordinates (a grid of the same rows and columns, for files whose
+    coordinates are missing or wrong). Geographic grids come out with longitudes in −180…180°
+    whenever their cells fit there side by side. Raises :class:`InputError` naming the file for anything unusable."""
     path, variable = split_source(path, variable)
     check_exists(path)
     source = NetCDFSource if is_netcdf(path) else GeoTiffSource
-    info = source.describe(path, variable, crs=crs)
+    info = source.describe(path, variable, crs=crs, grid=grid)
     if name:
         info.name = name
     return info
