@@ -61,8 +61,8 @@ def pick_variable(ds, path: str, variable: str | None) -> str:
         return candidates[0]
     if not candidates:
         raise InputError(f"{path}: has no variable with time, latitude and longitude dimensions")
-    raise InputError(f"{path}: holds several variables ({', '.join(candidates)}); name one, "
-                     f"e.g. {path}:{candidates[0]}")
+    raise InputError(f"{path}: holds several variables ({', '.join(candidates)}); choose one "
+                     f"with VARIABLE (e.g. {candidates[0]}) or as {path}:{candidates[0]}")
 
 
 def _grid_mapping(ds, da) -> dict | None:

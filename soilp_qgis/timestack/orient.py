@@ -86,6 +86,16 @@ def _as_float(values: np.ndarray) -> np.ndarray:
     return values.astype(np.float64)
 
 
+def _checked(values: np.ndarray, what: str, axis_name: str) -> np.ndarray:
+    values = np.asarray(values)
+    if values.ndim != 1 or len(values) < 2:
+        raise InputError(f"{what}: needs at least 2 cells along {axis_name}")
+    as_float = _as_float(values)
+    if not np.all(np.isfinite(as_float)):
+        raise InputError(f"{what}: the {axis_name} coordinate has missing values")
+    return as_float
+
+
 def _is_regular(values: np.ndarray) -> bool:
     step = (values[-1] - values[0]) / (len(values) - 1)
     return step != 0 and not np.any(np.abs(np.diff(values) - step) > 1e-3 * abs(step))
@@ -94,12 +104,7 @@ def _is_regular(values: np.ndarray) -> bool:
 def regular_axis(values: np.ndarray, what: str, axis_name: str) -> tuple[float, float, AxisOrder]:
     """(first edge, positive cell size, order) of a regular 1-D coordinate of cell centres; the
     order puts the lowest coordinate first (flip when the file's coordinate descends)."""
-    values = np.asarray(values)
-    if values.ndim != 1 or len(values) < 2:
-        raise InputError(f"{what}: needs at least 2 cells along {axis_name}")
-    as_float = _as_float(values)
-    if not np.all(np.isfinite(as_float)):
-        raise InputError(f"{what}: the {axis_name} coordinate has missing values")
+    as_float = _checked(values, what, axis_name)
     if not _is_regular(as_float):
         raise InputError(f"{what}: the {axis_name} coordinate is not evenly spaced; only regular "
                          "grids are read")
@@ -116,12 +121,7 @@ def longitude_axis(values: np.ndarray, what: str) -> tuple[float, float, AxisOrd
     1.25, 3.75, …) comes out west to east from its westernmost cell in −180…180°; a grid already
     inside −180…180°, or one that only fits contiguously across 180° (a crop over the Pacific on
     0–360°), keeps its longitudes."""
-    values = np.asarray(values)
-    if values.ndim != 1 or len(values) < 2:
-        raise InputError(f"{what}: needs at least 2 cells along longitude (x)")
-    as_float = _as_float(values)
-    if not np.all(np.isfinite(as_float)):
-        raise InputError(f"{what}: the longitude (x) coordinate has missing values")
+    as_float = _checked(values, what, "longitude (x)")
     regular = _is_regular(as_float)
     if regular:
         west, size, order = regular_axis(values, what, "longitude (x)")
