@@ -51,7 +51,10 @@ def test_unit_conversions_the_user_means():
     np.testing.assert_allclose(conv("mm month-1", "cm month-1", [31.0, 56.0, 29.0]),
                                [3.1, 5.6, 2.9])
     np.testing.assert_allclose(conv("mm d-1", "mm/day", [2.0], MONTHS[:1], "daily"), [2.0])
-    assert str(parse_units("degrees_Celsius")) == "degree_Celsius"
+    for spelling in ("degrees_Celsius", "degrees Celsius", "degree C", "°C", "degC"):
+        assert str(parse_units(spelling)) == "degree_Celsius", spelling
+    np.testing.assert_allclose(conv("degrees Celsius", "K", [0.0, 11.5, -40.0]),
+                               [273.15, 284.65, 233.15])
 
 
 def test_conversions_between_different_quantities_are_refused():
