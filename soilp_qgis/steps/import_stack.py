@@ -63,6 +63,16 @@ def _what_was_done(info: StackInfo) -> list[str]:
     return notes
 
 
+def grid_offset_warning(info: StackInfo) -> str | None:
+    """With GRID given: a warning when the file's own coordinates are not GRID's cell centres."""
+    offset = getattr(info.source, "offset_from_grid", None)
+    if offset is None or max(abs(v) for v in offset) <= 1e-3:
+        return None
+    return (f"{info.name}: the file's own x/y of its north-west cell lie {offset[0]:+.3g} "
+            f"(x), {offset[1]:+.3g} (y) cells from GRID's cell centre; GRID's cells are used "
+            "(±0.5 means the file gives cell corners)")
+
+
 def import_stack(params: dict, report: Reporter) -> dict:
     """Read ``input`` (one ``variable``) and write it as the time stack ``output``."""
     path = str(required(params, "input"))
@@ -87,6 +97,9 @@ def import_stack(params: dict, report: Reporter) -> dict:
         convert = unit_converter(info.units, target, dates, info.time_scale)
         units = target
 
+    warning = grid_offset_warning(info)
+    if warning:
+        report.warning(warning)
     notes = _what_was_done(info)
     report.info(f"{info.name}: {len(steps)} {info.time_scale} steps {format_date(dates[0])} to "
                 f"{format_date(dates[-1])}, {info.grid.width}×{info.grid.height} cells, "

@@ -124,6 +124,19 @@ def _grid(ds, da, dims: dict[str, str], what: str, crs: Any, grid: Grid | None
     return Grid(grid_crs, Affine(dx, 0.0, west, 0.0, -dy, north), width, height), rows, cols
 
 
+def _offset_from(ds, dims: dict[str, str], grid: Grid, rows: AxisOrder, cols: AxisOrder
+                 ) -> tuple[float, float] | None:
+    """How far the file's own 1-D x/y coordinates of the north-west cell lie from ``grid``'s
+    centre of that cell, in cells; None when the file has no such coordinates."""
+    if dims["X"] not in ds.variables or dims["Y"] not in ds.variables:
+        return None
+    x = np.asarray(ds[dims["X"]].values, dtype=np.float64)
+    y = np.asarray(ds[dims["Y"]].values, dtype=np.float64)
+    t = grid.transform
+    return (float((x[cols.source_index(0)] - (t.c + 0.5 * t.a)) / abs(t.a)),
+            float((y[rows.source_index(0)] - (t.f + 0.5 * t.e)) / abs(t.e)))
+
+
 def _valid_range(da) -> tuple[float, float] | None:
     """The variable's valid_range (or valid_min/valid_max) in unpacked units, widened by half a
     packing step; None when it declares none."""
@@ -164,6 +177,9 @@ class NetCDFSource:
     combine: str | None = None
     #: unpacked (lowest, highest) valid value from valid_range / valid_min / valid_max
     valid: tuple[float, float] | None = None
+    #: with a grid given: the file's own first x and y coordinate minus the grid's first cell
+    #: centre, in cells (``(-0.5, 0.5)`` for coordinates at the north-west corners)
+    offset_from_grid: tuple[float, float] | None = None
 
     @classmethod
     def describe(cls, path: str, variable: str | None = None, crs: Any = None,
@@ -176,7 +192,9 @@ class NetCDFSource:
             what = f"{path}:{variable}"
             da = ds[variable]
             dims, squeeze, combine = _dimensions(ds, da, what)
+            given = grid
             grid, rows, cols = _grid(ds, da, dims, what, crs, grid)
+            offset = _offset_from(ds, dims, grid, rows, cols) if given is not None else None
             dates, time_scale = _dates(ds, da, dims["T"], what)
 
             encoding = da.encoding
@@ -187,7 +205,8 @@ class NetCDFSource:
             source = cls(path=path, variable=variable, time_dim=dims["T"], y_dim=dims["Y"],
                          x_dim=dims["X"], rows=rows, cols=cols,
                          block_shape=(int(chunks[dims["Y"]]), int(chunks[dims["X"]])),
-                         squeeze=squeeze, combine=combine, valid=_valid_range(da))
+                         squeeze=squeeze, combine=combine, valid=_valid_range(da),
+                         offset_from_grid=offset)
             units = da.attrs.get("units", da.attrs.get("unit", ""))
             return StackInfo(path=path, variable=variable, grid=grid, dates=dates,
                              time_scale=time_scale, units=str(units),

@@ -178,3 +178,32 @@ def test_import_era5_land_soil_moisture_keeps_its_units(tmp_path):
     assert result["UNITS"] == "m3 m-3"
     np.testing.assert_allclose(read_stack(tmp_path / "sm.tif"), read_stack(read_stack_info(SWVL1)),
                                rtol=1e-6)
+
+
+def test_grid_given_for_a_file_with_corner_coordinates_is_used_and_the_offset_said(tmp_path,
+                                                                                   capsys):
+    # x/y at the cells' north-west corners, as the mHM precipitation input has them.
+    path = tmp_path / "corners.nc"
+    values = np.arange(2 * 3 * 4, dtype=float).reshape(2, 3, 4)
+    with netCDF4.Dataset(path, "w") as ds:
+        for dim, size in (("time", 2), ("yc", 3), ("xc", 4)):
+            ds.createDimension(dim, size)
+        ds.createVariable("time", "i4", ("time",)).units = "days since 1990-01-01"
+        ds["time"][:] = [0, 1]
+        ds.createVariable("xc", "f4", ("xc",)).axis = "X"
+        ds["xc"][:] = 1000.0 + 100.0 * np.arange(4)
+        ds.createVariable("yc", "f4", ("yc",)).axis = "Y"
+        ds["yc"][:] = 5000.0 - 100.0 * np.arange(3)
+        ds.createVariable("pre", "f8", ("time", "yc", "xc"))[:] = values
+    grid_tif = tmp_path / "grid.tif"
+    with rasterio.open(grid_tif, "w", driver="GTiff", width=4, height=3, count=1, dtype="uint8",
+                       crs="EPSG:3035", transform=Affine(100.0, 0, 1000.0, 0, -100.0, 5000.0)) as dst:
+        dst.write(np.ones((1, 3, 4), dtype=np.uint8))
+    capsys.readouterr()
+    run_import(input=str(path), grid=str(grid_tif), output=str(tmp_path / "pre.tif"))
+    printed = capsys.readouterr().out
+    assert "lie -0.5 (x), +0.5 (y) cells from GRID's cell centre" in printed
+    info = read_stack_info(tmp_path / "pre.tif")
+    assert info.grid.transform == Affine(100.0, 0, 1000.0, 0, -100.0, 5000.0)
+    assert info.grid.crs.to_epsg() == 3035
+    np.testing.assert_array_equal(read_stack(info), values)
