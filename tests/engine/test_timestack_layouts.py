@@ -269,3 +269,28 @@ def test_geotiff_on_0_360_is_rolled_like_the_netcdf(tmp_path):
     values, grid = read_raster(path)
     assert grid == info.grid
     np.testing.assert_array_equal(values, stack.astype(np.float64))
+
+
+def test_grib_messages_dated_by_their_valid_time(tmp_path):
+    """A GRIB2 file of two messages written by GDAL, one per month: band dates come from each
+    message's valid time, the values from the message."""
+    import rasterio.shutil
+
+    data = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    parts = []
+    for k, ref_time in enumerate(("2001-03-01T00:00:00Z", "2001-04-01T00:00:00Z")):
+        tif = tmp_path / f"m{k}.tif"
+        with rasterio.open(tif, "w", driver="GTiff", width=4, height=3, count=1, dtype="float32",
+                           crs="EPSG:4326", transform=Affine(1.0, 0, 10.0, 0, -1.0, 50.0)) as dst:
+            dst.write(data[k:k + 1])
+        rasterio.shutil.copy(tif, tmp_path / f"m{k}.grib2", driver="GRIB",
+                             IDS=f"REF_TIME={ref_time}")
+        parts.append((tmp_path / f"m{k}.grib2").read_bytes())
+    grib = tmp_path / "two_months.grib2"
+    grib.write_bytes(b"".join(parts))  # GRIB files are concatenated messages
+    info = read_stack_info(grib)
+    assert info.time_scale == "monthly"
+    np.testing.assert_array_equal(info.dates, np.array(["2001-03-01", "2001-04-01"],
+                                                       dtype="datetime64[D]"))
+    assert info.grid.transform == Affine(1.0, 0, 10.0, 0, -1.0, 50.0)
+    np.testing.assert_allclose(read_stack(info), data, rtol=1e-6)
