@@ -35,8 +35,9 @@ _ALIASES = {"degrees_celsius": "degC", "degree_celsius": "degC", "celsius": "deg
             "%": "percent", "1": "dimensionless", "fraction": "dimensionless", "mon": "month"}
 #: unit words of calendar periods whose length varies (per-period amounts)
 CALENDAR_PERIODS = {"monthly": "month", "seasonal": "season", "annual": "year"}
-_CELSIUS = re.compile(r"(?<![A-Za-z])(?:°\s*C|deg(?:ree)?s?[\s_]*(?:C|Celsius|centigrade))(?![A-Za-z])",
-                      re.IGNORECASE)
+_CELSIUS = re.compile(
+    r"(?<![A-Za-z])(?:°\s*C|deg(?:ree)?s?[\s_]*(?:C|Celsius|centigrade))(?![A-Za-z])",
+    re.IGNORECASE)
 _KELVIN = re.compile(r"(?<![A-Za-z])deg(?:ree)?s?[\s_]*(?:K|Kelvin)(?![A-Za-z])", re.IGNORECASE)
 _POWER = re.compile(r"^([A-Za-z_%°]+)(?:\^|\*\*)?([-+]?\d+)$")
 _PER_PERIOD = re.compile(r"(?:/\s*|\s)(month|mon|season|year|yr|a|day|d)(?:-1|\*\*-1|\^-1)?\s*$")

@@ -2,10 +2,10 @@
 
 A *time stack* is one multiband GeoTIFF: band i is time step i, its band description the ISO date
 of the period's first day (``2000-01-01``), nodata set, the time scale (``daily``, ``monthly``,
-``seasonal``, ``annual``) and the units in its metadata. A NetCDF variable with CF time is read as a
-stack too. Whatever the source, a stack comes out north-up: row 0 is the northernmost row, the grid's
-geotransform has a negative row step, and the data are ``float32`` ``(time, rows, cols)`` with NaN
-where a value is missing.
+``seasonal``, ``annual``) and the units in its metadata. A NetCDF variable with CF time is read as
+a stack too. Whatever the source, a stack comes out north-up: row 0 is the northernmost row, the
+grid's geotransform has a negative row step, and the data are ``float32`` ``(time, rows, cols)``
+with NaN where a value is missing.
 
 Two stacks used together must share CRS, grid and time steps (:func:`check_stacks_match`); nothing
 is silently resampled. Outputs are written atomically (a temporary file in the same folder, renamed

@@ -34,7 +34,8 @@ def axis_kind(ds, dim: str) -> str | None:
     standard = str(attrs.get("standard_name", "")).lower()
     units = str(attrs.get("units", "")).lower()
     lname = dim.lower()
-    if axis == "T" or standard == "time" or " since " in units or lname in ("time", "valid_time", "t"):
+    if axis == "T" or standard == "time" or " since " in units \
+            or lname in ("time", "valid_time", "t"):
         return "T"
     if axis == "Y" or standard in ("latitude", "projection_y_coordinate", "grid_latitude") \
             or units in ("degrees_north", "degree_north", "degrees_n", "degree_n") \

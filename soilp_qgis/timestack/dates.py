@@ -26,7 +26,7 @@ MONTHS_PER_PERIOD = {"monthly": 1, "seasonal": 3, "annual": 12}
 
 
 def check_time_scale(scale: str, what: str = "time scale") -> str:
-    """``scale`` lower-cased if it is one of ``TIME_SCALES``; an InputError naming ``what`` if not."""
+    """``scale`` lower-cased if it is one of ``TIME_SCALES``; else an InputError naming ``what``."""
     value = str(scale).strip().lower()
     if value not in TIME_SCALES:
         raise InputError(f"{what} {scale!r} is not one of {', '.join(TIME_SCALES)}")
@@ -69,7 +69,8 @@ def next_period_start(starts, scale: str) -> np.ndarray:
 
 
 def period_range(first, last, scale: str) -> np.ndarray:
-    """Start days of every ``scale`` period from the one holding ``first`` to the one holding ``last``."""
+    """Start days of every ``scale`` period from the one holding ``first`` to the one holding
+    ``last``."""
     scale = check_time_scale(scale)
     start, stop = period_start([first, last], scale)
     if scale == "daily":
@@ -146,7 +147,8 @@ def normalise_dates(raw: np.ndarray, time_scale: str | None, what: str) -> tuple
     if time_scale is None:
         time_scale = infer_time_scale(raw, what)
     elif time_scale not in TIME_SCALES:
-        raise InputError(f"{what}: time_scale {time_scale!r} is not one of {', '.join(TIME_SCALES)}")
+        raise InputError(f"{what}: time_scale {time_scale!r} is not one of "
+                         f"{', '.join(TIME_SCALES)}")
     dates = period_start(raw, time_scale)
     steps = np.diff(dates).astype(np.int64)
     if np.any(steps <= 0):
@@ -165,7 +167,8 @@ def scale_from_metadata(value: Any) -> str | None:
     if value is None:
         return None
     text = str(value).strip().lower()
-    mapping = {"daily": "daily", "day": "daily", "1d": "daily", "monthly": "monthly", "mon": "monthly",
+    mapping = {"daily": "daily", "day": "daily", "1d": "daily", "monthly": "monthly",
+               "mon": "monthly",
                "month": "monthly", "1m": "monthly", "seasonal": "seasonal", "season": "seasonal",
                "seas": "seasonal", "sem": "seasonal", "annual": "annual", "yearly": "annual",
                "year": "annual", "yr": "annual", "1y": "annual"}

@@ -12,7 +12,8 @@ NETCDF_SUFFIXES = (".nc", ".nc4", ".netcdf", ".cdf", ".h5", ".hdf5", ".he5")
 
 
 def split_source(path: str | os.PathLike, variable: str | None) -> tuple[str, str | None]:
-    """Accepts ``file.nc`` + variable, ``file.nc:variable`` and GDAL's ``NETCDF:"file.nc":variable``."""
+    """(file, variable) from ``file.nc`` + variable, ``file.nc:variable`` or GDAL's
+    ``NETCDF:"file.nc":variable``."""
     text = os.fspath(path)
     gdal = re.match(r'^NETCDF:"?(.*?)"?:([^:"]+)$', text, flags=re.IGNORECASE)
     if gdal:

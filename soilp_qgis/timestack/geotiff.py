@@ -65,7 +65,8 @@ def roll_longitudes(transform: Affine, cols: AxisOrder, crs, what: str
     return Affine(size, 0.0, west, 0.0, transform.e, transform.f), order
 
 
-def _band_date(src, band: int, description: str | None, time_dim: str | None) -> np.datetime64 | None:
+def _band_date(src, band: int, description: str | None, time_dim: str | None
+               ) -> np.datetime64 | None:
     if description:
         parsed = parse_date(description)
         if parsed is not None:
@@ -128,7 +129,8 @@ class GeoTiffSource:
             for band, description in zip(range(1, src.count + 1), src.descriptions):
                 date = _band_date(src, band, description, time_dim)
                 if date is None:
-                    shown = f" (description {description!r})" if description else " (no description)"
+                    shown = (f" (description {description!r})" if description
+                             else " (no description)")
                     raise InputError(f"{path}: band {band} has no date{shown}; a time stack needs "
                                      "each band's description to be the ISO date of its period, "
                                      "e.g. 2000-01-01")

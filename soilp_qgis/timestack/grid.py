@@ -22,7 +22,8 @@ def as_crs(crs: Any) -> CRS | None:
     try:
         return CRS.from_user_input(crs)
     except Exception as exc:  # rasterio raises CRSError; anything unparsable is an input problem
-        raise InputError(f"Unrecognised coordinate reference system {str(crs)[:80]!r}: {exc}") from exc
+        raise InputError(f"Unrecognised coordinate reference system {str(crs)[:80]!r}: "
+                         f"{exc}") from exc
 
 
 def crs_label(crs: CRS | None) -> str:
@@ -127,7 +128,8 @@ class Grid:
 
     def same_as(self, other: "Grid") -> str | None:
         """None when the grids match; else the first difference in words, e.g.
-        ``"different grids: cell size 0.25° vs 0.5°"`` or ``"different CRS: EPSG:4326 vs EPSG:3035"``."""
+        ``"different grids: cell size 0.25° vs 0.5°"`` or
+        ``"different CRS: EPSG:4326 vs EPSG:3035"``."""
         if not _same_crs(self.crs, other.crs):
             return f"different CRS: {crs_label(self.crs)} vs {crs_label(other.crs)}"
         (dx1, dy1), (dx2, dy2) = self.cell_size, other.cell_size

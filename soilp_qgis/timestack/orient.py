@@ -21,7 +21,8 @@ from .grid import clean_number
 
 @dataclass(frozen=True)
 class AxisOrder:
-    """File index of north-up index ``i``: ``(size - 1 - i if flip else i) + shift``, modulo size."""
+    """File index of north-up index ``i``: ``(size - 1 - i if flip else i) + shift`` modulo
+    ``size``."""
 
     size: int
     flip: bool = False

@@ -23,7 +23,8 @@ def read_stack_info(path: str | os.PathLike, variable: str | None = None,
     data variable). ``crs`` replaces the CRS the file declares (for files that declare none);
     ``grid`` replaces the file's coordinates (a grid of the same rows and columns, for files whose
     coordinates are missing or wrong). Geographic grids come out with longitudes in −180…180°
-    whenever their cells fit there side by side. Raises :class:`InputError` naming the file for anything unusable."""
+    whenever their cells fit there side by side. Raises :class:`InputError` naming the file for
+    anything unusable."""
     path, variable = split_source(path, variable)
     check_exists(path)
     source = NetCDFSource if is_netcdf(path) else GeoTiffSource

@@ -89,7 +89,8 @@ class RasterWriter:
                 if band_names is not None:
                     self._dst.set_band_description(band, str(band_names[band - 1]))
                 if band_tags is not None and band_tags[band - 1]:
-                    self._dst.update_tags(band, **{k: str(v) for k, v in band_tags[band - 1].items()})
+                    self._dst.update_tags(band, **{k: str(v)
+                                                   for k, v in band_tags[band - 1].items()})
                 if band_units:
                     self._dst.set_band_unit(band, band_units)
             if color_interp is not None:
@@ -210,7 +211,8 @@ def write_stack(path: str | os.PathLike, data: np.ndarray, grid: Grid,
                 description: str | None = None) -> Path:
     """Write a time stack: float32 GeoTIFF, DEFLATE, tiled, band descriptions = ISO dates, nodata,
     metadata ``time_scale`` and ``units``, atomically, with a sidecar ``.qml`` (a continuous style
-    over the values when ``style_qml`` is None). ``data`` is ``(time, rows, cols)``, NaN = missing."""
+    over the values when ``style_qml`` is None). ``data`` is ``(time, rows, cols)``, NaN =
+    missing."""
     data = np.asarray(data)
     if data.ndim != 3 or data.shape[1:] != grid.shape:
         raise ValueError(f"{Path(path).name}: data of shape {data.shape}, expected "

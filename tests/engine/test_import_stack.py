@@ -32,7 +32,7 @@ def run_import(**params) -> dict:
     return load_step("import_stack")({k.lower(): v for k, v in params.items()}, Reporter())
 
 
-# ---- units ----------------------------------------------------------------------------------------
+# ---- units ---------------------------------------------------------------------------------------
 
 def test_unit_conversions_the_user_means():
     def conv(a, b, values, dates=MONTHS, scale="monthly"):
@@ -66,7 +66,7 @@ def test_conversions_between_different_quantities_are_refused():
         unit_converter("mm", "furlongs per", MONTHS, "monthly")
 
 
-# ---- the step on files written here -----------------------------------------------------------------
+# ---- the step on files written here --------------------------------------------------------------
 
 def _global_0_360(path: Path, units="K") -> Path:
     lon, lat = np.arange(1.25, 360.0, 2.5), np.arange(88.75, -90.0, -2.5)
@@ -125,7 +125,7 @@ def test_import_cuts_to_start_and_end(tmp_path):
                    output=str(tmp_path / "none.tif"))
 
 
-# ---- the real products ----------------------------------------------------------------------------
+# ---- the real products ---------------------------------------------------------------------------
 
 @real
 def test_import_era5_land_t2m_kelvin_to_celsius_named_cells(tmp_path):
@@ -196,8 +196,9 @@ def test_grid_given_for_a_file_with_corner_coordinates_is_used_and_the_offset_sa
         ds["yc"][:] = 5000.0 - 100.0 * np.arange(3)
         ds.createVariable("pre", "f8", ("time", "yc", "xc"))[:] = values
     grid_tif = tmp_path / "grid.tif"
+    transform = Affine(100.0, 0, 1000.0, 0, -100.0, 5000.0)
     with rasterio.open(grid_tif, "w", driver="GTiff", width=4, height=3, count=1, dtype="uint8",
-                       crs="EPSG:3035", transform=Affine(100.0, 0, 1000.0, 0, -100.0, 5000.0)) as dst:
+                       crs="EPSG:3035", transform=transform) as dst:
         dst.write(np.ones((1, 3, 4), dtype=np.uint8))
     capsys.readouterr()
     run_import(input=str(path), grid=str(grid_tif), output=str(tmp_path / "pre.tif"))
