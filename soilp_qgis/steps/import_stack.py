@@ -21,8 +21,8 @@ from rasterio.windows import Window
 
 from ..errors import InputError
 from ..protocol import Reporter
-from ..timestack import StackInfo, format_date, open_stack_writer, parse_date, read_stack
-from ..timestack import read_stack_info
+from ..timestack import (StackInfo, format_date, open_stack_writer, parse_date, read_stack,
+                         read_stack_info)
 from ..timestack.grid import crs_label
 from ..units import unit_converter
 from ._inputs import reference_grid
