@@ -29,10 +29,11 @@ from .errors import InputError
 FLOAT_NODATA = -9999.0
 
 #: parameter types, as ``describe`` names them (the QGIS parameter class in brackets)
-INPUT_KINDS = ("raster", "vector", "layer", "folder")  # layers and folders read by the step
+INPUT_KINDS = ("raster", "vector", "layer", "folder", "file")  # layers, folders, files read
 OUTPUT_KINDS = ("raster_destination", "file_destination", "vector_destination",
                 "folder_destination")
-VALUE_KINDS = ("integer", "number", "boolean", "choice", "string", "field", "extent", "mapping")
+VALUE_KINDS = ("integer", "number", "boolean", "choice", "string", "crs", "field", "extent",
+               "mapping")
 
 _META = "soilp"
 _TRUE = {"true", "yes", "1", "on"}
@@ -81,6 +82,16 @@ def layer(required: bool = False) -> Any:
 def folder(required: bool = True) -> Any:
     """An existing folder the step reads."""
     return _field("folder", required=required)
+
+
+def file(required: bool = True) -> Any:
+    """A file the step reads that is not a layer (a product file: NetCDF, GRIB, GeoTIFF …)."""
+    return _field("file", required=required)
+
+
+def crs() -> Any:
+    """A coordinate reference system as text (``EPSG:3035``, WKT or PROJ), optional."""
+    return _field("crs")
 
 
 def integer(default: int | None, minimum: int | None = None,
