@@ -80,7 +80,7 @@ print("ok: soilp:checkengine:", results["ENGINE_VERSION"], "|", results["PYTHON"
 
     echo "== $label: pytest tests/qgis"
     start=$SECONDS
-    "$TEST_PYTHON" -m pytest tests/qgis -q -p no:cacheprovider -o console_output_style=classic \
+    PYTHONUNBUFFERED=1 "$TEST_PYTHON" -m pytest tests/qgis -q -p no:cacheprovider -o console_output_style=classic \
         --basetemp="$work/pytest" "$@" 2>&1 | tee "$work/pytest.log"
     pytest_status=${PIPESTATUS[0]}
     ((pytest_status == 0)) || status=1
