@@ -133,22 +133,22 @@ def log_neg_expm1(x):
 
 # ------------------------------------------------------------------------------ densities
 @njit(cache=True, error_model="numpy")
-def _clayton(th, d, i):
+def _clayton(th, d, i, pc):
     lu, lv = d[4, i], d[5, i]
     s = log1p(add(expm1(scale(th, -lu)), expm1(scale(th, -lv))))
-    out = sub(log1p(th), scale(shift(th, 1.0), lu + lv))
-    return sub(out, mul(shift(inv(th), 2.0), s))
+    out = sub(pc[4], scale(shift(th, 1.0), lu + lv))
+    return sub(out, mul(shift(pc[0], 2.0), s))
 
 
 @njit(cache=True, error_model="numpy")
-def _gumbel(th, d, i):
+def _gumbel(th, d, i, pc):
     a, b = -d[4, i], -d[5, i]
     la, lb = d[8, i], d[9, i]
     ls = log(add(exp(scale(th, la)), exp(scale(th, lb))))
-    big_a = exp(mul(ls, inv(th)))
+    big_a = exp(mul(ls, pc[0]))
     out = shift(scale(shift(th, -1.0), la + lb), a + b)
     out = sub(out, big_a)
-    out = add(out, mul(shift(scale(inv(th), 2.0), -2.0), ls))
+    out = add(out, mul(shift(scale(pc[0], 2.0), -2.0), ls))
     return add(out, log1p(div(shift(th, -1.0), big_a)))
 
 
@@ -169,31 +169,31 @@ def _frank(th, d, i):
 
 
 @njit(cache=True, error_model="numpy")
-def _joe(th, d, i):
+def _joe(th, d, i, pc):
     lub, lvb = d[6, i], d[7, i]
     x, y = exp(scale(th, lub)), exp(scale(th, lvb))  # ū^θ, v̄^θ
     s = sub(add(x, y), mul(x, y))
-    out = mul(shift(inv(th), -2.0), log(s))
+    out = mul(shift(pc[0], -2.0), log(s))
     out = add(out, scale(shift(th, -1.0), lub + lvb))
     return add(out, log(add(shift(th, -1.0), s)))
 
 
 @njit(cache=True, error_model="numpy")
-def _bb1(th, de, d, i):
+def _bb1(th, de, d, i, pc):
     lu, lv = d[4, i], d[5, i]
     lx = log(expm1(scale(th, -lu)))
     ly = log(expm1(scale(th, -lv)))
-    inv_de = inv(de)
+    inv_de = pc[1]
     ls = log(add(exp(mul(de, lx)), exp(mul(de, ly))))
     w = exp(mul(ls, inv_de))
-    out = log(mul(th, de))
+    out = pc[2]
     out = add(out, mul(shift(de, -1.0), add(lx, ly)))
     out = sub(out, scale(shift(th, 1.0), lu + lv))
-    out = sub(out, mul(shift(inv(th), 1.0), log1p(w)))
+    out = sub(out, mul(shift(pc[0], 1.0), log1p(w)))
     out = add(out, mul(ls, shift(inv_de, -2.0)))
     # log[(1 − 1/δ) + (1 + 1/θ)·w/(δ(1 + w))]
     bracket = add(scale(shift(inv_de, -1.0), -1.0),
-                  div(mul(shift(inv(th), 1.0), w), mul(de, shift(w, 1.0))))
+                  div(mul(shift(pc[0], 1.0), w), mul(de, shift(w, 1.0))))
     return add(out, log(bracket))
 
 
@@ -206,46 +206,46 @@ def _bb6_phi(th, de, lub):
 
 
 @njit(cache=True, error_model="numpy")
-def _bb6(th, de, d, i):
+def _bb6(th, de, d, i, pc):
     lub, lvb = d[6, i], d[7, i]
     llu, lu_, phu = _bb6_phi(th, de, lub)
     llv, lv_, phv = _bb6_phi(th, de, lvb)
-    inv_de = inv(de)
+    inv_de = pc[1]
     ls = log(add(phu, phv))
     w = exp(mul(ls, inv_de))
-    out = log(mul(th, de))
+    out = pc[2]
     out = add(out, mul(shift(de, -1.0), add(llu, llv)))
     out = add(out, scale(shift(th, -1.0), lub + lvb))
     out = add(out, add(lu_, lv_))
-    out = add(out, mul(shift(inv(th), -1.0), log_neg_expm1(scale(w, -1.0))))
+    out = add(out, mul(shift(pc[0], -1.0), log_neg_expm1(scale(w, -1.0))))
     out = sub(out, w)
     out = add(out, mul(ls, shift(inv_de, -2.0)))
     # log[(1 − 1/δ) + (w/δ)(1 + (1 − 1/θ)/expm1(w))]
-    inner = shift(div(scale(shift(inv(th), -1.0), -1.0), expm1(w)), 1.0)
+    inner = shift(div(scale(shift(pc[0], -1.0), -1.0), expm1(w)), 1.0)
     bracket = add(scale(shift(inv_de, -1.0), -1.0), mul(mul(w, inv_de), inner))
     return add(out, log(bracket))
 
 
 @njit(cache=True, error_model="numpy")
-def _bb7(th, de, d, i):
+def _bb7(th, de, d, i, pc):
     lub, lvb = d[6, i], d[7, i]
     lyu = log_neg_expm1(scale(th, lub))  # log(1 − ū^θ)
     lyv = log_neg_expm1(scale(th, lvb))
     phu = expm1(scale(mul(de, lyu), -1.0))
     phv = expm1(scale(mul(de, lyv), -1.0))
-    inv_de = inv(de)
+    inv_de = pc[1]
     l1s = log1p(add(phu, phv))
     z = scale(mul(l1s, inv_de), -1.0)  # log r, r = (1 + s)^(−1/δ)
     lq = log_neg_expm1(z)
-    out = log(mul(th, de))
+    out = pc[2]
     out = sub(out, mul(shift(de, 1.0), add(lyu, lyv)))
     out = add(out, scale(shift(th, -1.0), lub + lvb))
-    out = add(out, mul(shift(inv(th), -1.0), lq))
+    out = add(out, mul(shift(pc[0], -1.0), lq))
     out = sub(out, mul(shift(inv_de, 2.0), l1s))
     # log[(1 + 1/δ) + (1 − 1/θ)·r/(δq)]
     ratio = exp(sub(z, lq))
     bracket = add(shift(inv_de, 1.0),
-                  mul(mul(scale(shift(inv(th), -1.0), -1.0), ratio), inv_de))
+                  mul(mul(scale(shift(pc[0], -1.0), -1.0), ratio), inv_de))
     return add(out, log(bracket))
 
 
@@ -258,7 +258,8 @@ def _bb8_log_eta(th, de):
 
 
 @njit(cache=True, error_model="numpy")
-def _bb8(th, de, d, i, log_eta):
+def _bb8(th, de, d, i, pc):
+    log_eta = pc[3]
     u, v = d[0, i], d[1, i]
     lmu = log1p(scale(de, -u))  # log(1 − δu)
     lmv = log1p(scale(de, -v))
@@ -266,12 +267,12 @@ def _bb8(th, de, d, i, log_eta):
     av = log_neg_expm1(mul(th, lmv))
     lg = sub(add(au, av), log_eta)  # log g, g = (1 − xu)(1 − xv)/η
     l1g = log_neg_expm1(lg)  # log(1 − g)
-    out = log(mul(th, de))
+    out = pc[2]
     out = add(out, mul(shift(th, -1.0), add(lmu, lmv)))
-    out = add(out, mul(shift(inv(th), -1.0), l1g))
+    out = add(out, mul(shift(pc[0], -1.0), l1g))
     out = sub(out, log_eta)
     # log[1 + (1 − 1/θ)·g/(1 − g)]
-    bracket = shift(mul(scale(shift(inv(th), -1.0), -1.0), exp(sub(lg, l1g))), 1.0)
+    bracket = shift(mul(scale(shift(pc[0], -1.0), -1.0), exp(sub(lg, l1g))), 1.0)
     return add(out, log(bracket))
 
 
@@ -298,25 +299,38 @@ def _tawn(th, de, d, i, type2):
 
 
 @njit(cache=True, error_model="numpy")
-def log_density_dual(family, th, de, d, i, log_eta):
-    """log c at pair ``i`` of data ``d`` (see module doc) as a dual in (θ, δ)."""
+def log_density_dual(family, th, de, d, i, pc):
+    """log c at pair ``i`` of data ``d`` (see module doc) as a dual in (θ, δ); ``pc``: the
+    parameters' own terms (``parameter_terms``)."""
     if family == CLAYTON:
-        return _clayton(th, d, i)
+        return _clayton(th, d, i, pc)
     if family == GUMBEL:
-        return _gumbel(th, d, i)
+        return _gumbel(th, d, i, pc)
     if family == FRANK:
         return _frank(th, d, i)
     if family == JOE:
-        return _joe(th, d, i)
+        return _joe(th, d, i, pc)
     if family == BB1:
-        return _bb1(th, de, d, i)
+        return _bb1(th, de, d, i, pc)
     if family == BB6:
-        return _bb6(th, de, d, i)
+        return _bb6(th, de, d, i, pc)
     if family == BB7:
-        return _bb7(th, de, d, i)
+        return _bb7(th, de, d, i, pc)
     if family == BB8:
-        return _bb8(th, de, d, i, log_eta)
+        return _bb8(th, de, d, i, pc)
     return _tawn(th, de, d, i, family == TAWN_TYPE2)
+
+
+@njit(cache=True, error_model="numpy")
+def parameter_terms(family, th, de):
+    """Terms of the parameters alone, computed once per evaluation: 1/θ, 1/δ, log(θδ), log η
+    (BB8), log(1 + θ) (Clayton)."""
+    two = family in (BB1, BB6, BB7, BB8, TAWN_TYPE1, TAWN_TYPE2)
+    inv_de = inv(de) if two else const(0.0)
+    log_thde = log(mul(th, de)) if two else const(0.0)
+    log_eta = _bb8_log_eta(th, de) if family == BB8 else const(0.0)
+    log1p_th = log1p(th) if family == CLAYTON else const(0.0)
+    return (inv(th), inv_de, log_thde, log_eta, log1p_th)
 
 
 @njit(cache=True, error_model="numpy")
@@ -324,10 +338,10 @@ def loglik_dual(family, theta, delta, d, n):
     """Σ log c over the ``n`` pairs of ``d`` with its gradient and Hessian in (θ, δ)."""
     th = (theta, 1.0, 0.0, 0.0, 0.0, 0.0)
     de = (delta, 0.0, 1.0, 0.0, 0.0, 0.0)
-    log_eta = _bb8_log_eta(th, de) if family == BB8 else const(0.0)
+    pc = parameter_terms(family, th, de)
     total = const(0.0)
     for i in range(n):
-        term = log_density_dual(family, th, de, d, i, log_eta)
+        term = log_density_dual(family, th, de, d, i, pc)
         if term[0] != term[0]:
             continue  # NaN: dropped, as pyvinecopulib
         if term[0] < LOG_DBL_MIN:
@@ -343,9 +357,9 @@ def log_density_values(family, theta, delta, d, n, out):
     """log c of each of the ``n`` pairs of ``d`` into ``out`` (values only, for checks)."""
     th = const(theta)
     de = const(delta)
-    log_eta = _bb8_log_eta(th, de) if family == BB8 else const(0.0)
+    pc = parameter_terms(family, th, de)
     for i in range(n):
-        out[i] = log_density_dual(family, th, de, d, i, log_eta)[0]
+        out[i] = log_density_dual(family, th, de, d, i, pc)[0]
 
 
 # ------------------------------------------------------------------------------ data rows
