@@ -13,8 +13,8 @@ Per block: statuses (``fit.cell_status``), uniforms of the valid pairs (``margin
 averaged), empirical τ-b (``kendall``), normal scores and one table of t quantiles for all
 distinct uniforms of the block (empirical margins: the ranks r/(n+1) repeat from cell to
 cell, so the table is small); then one compiled loop over the cells selects the family; τ and
-tail dependence come from ``dependence`` (τ of the Tawn cells from ``tawn_tau``: the same
-integral, compiled).
+tail dependence come from ``dependence`` (τ of the Tawn, BB7 and BB8 cells from
+``tau_integrals``: the same integrals, compiled, per cell).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from .fit import (STATUS_FIT_FAILED, STATUS_FITTED, CopulaBlockResult, FitterSet
 from .margins import parametric_uniforms, pseudo_observations
 from .optimize import T_GRID, student_rho, t_constants, t_tables
 from .selection import TAWN1_SLOT, TAWN2_SLOT, cell_rows, fit_candidate, select_cells
-from .tawn_tau import tawn_kendall_tau
+from .tau_integrals import integral_kendall_tau
 
 #: cells per compiled call with parametric margins (their t table is per cell)
 PARAMETRIC_CHUNK = 64
@@ -195,9 +195,10 @@ class BatchedFitter(FitterSettings):
                 code[todo[part]], par[todo[part]], par2[todo[part]] = c, a, b
                 bad = ~np.isfinite(out[:, 2])
                 status[todo[part[bad]]] = STATUS_FIT_FAILED
-        tawn = (status == STATUS_FITTED) & (code > 100)
+        integral = (status == STATUS_FITTED) & np.isin(
+            fam.split_codes(code)[0], (fam.BB7, fam.BB8, fam.TAWN_TYPE1, fam.TAWN_TYPE2))
         known_tau = np.full(code.shape, np.nan)
-        known_tau[tawn] = tawn_kendall_tau(code[tawn], par[tawn], par2[tawn])
+        known_tau[integral] = integral_kendall_tau(code[integral], par[integral], par2[integral])
         return finish_block(code, par, par2, status, pairs, known_tau)
 
 

@@ -47,13 +47,13 @@ def _evaluate(family, x0, x1, d, n):
 def newton_fit(family, starts, lower, upper, two, d, n, needed):
     """ML (θ, δ) of ``family`` on the ``n`` pairs of ``d``; returns (θ, δ, log-likelihood).
 
-    ``starts``: (k, 2) starting points, the best of which is refined; ``lower``, ``upper``:
+    ``starts``: (k, 2) starting points, the best of which is refined (with more than three,
+    the best two); ``lower``, ``upper``:
     bounds; ``two``: whether δ is free (else it stays at ``starts[0, 1]``). ``needed``: the
     log-likelihood the family must exceed to be selected; once the Newton model's maximum
     plus a wide margin (``PRUNE_MARGIN`` and twice the predicted gain) stays below it, the fit
     stops and returns −inf (−inf: never stop).
     """
-    best = -np.inf
     x0, x1 = starts[0, 0], starts[0, 1]
     if needed > -np.inf:  # a hopeless candidate is usually plain from the first start already
         a = _clip(x0, lower[0], upper[0])
@@ -66,14 +66,31 @@ def newton_fit(family, starts, lower, upper, two, d, n, needed):
                 -g0 * g0 / h00)
             if f + 1.5 * gain + PRUNE_MARGIN < needed:
                 return a, b, -np.inf
+    values = np.full(starts.shape[0], -np.inf)
     for k in range(starts.shape[0]):
         a = _clip(starts[k, 0], lower[0], upper[0])
         b = _clip(starts[k, 1], lower[1], upper[1]) if two else starts[k, 1]
-        value = _evaluate(family, a, b, d, n)[0]
-        if value > best:
-            best, x0, x1 = value, a, b
-    if best == -np.inf:
-        return x0, x1, -np.inf
+        values[k] = _evaluate(family, a, b, d, n)[0]
+    order = np.argsort(-values)
+    if values[order[0]] == -np.inf:
+        return starts[0, 0], starts[0, 1], -np.inf
+    # Newton from the best start; with many starts (a multimodal family) from the second too
+    best0, best1, best = 0.0, 0.0, -np.inf
+    for r in range(2 if starts.shape[0] > 3 else 1):
+        k = order[r]
+        if values[k] == -np.inf:
+            break
+        a = _clip(starts[k, 0], lower[0], upper[0])
+        b = _clip(starts[k, 1], lower[1], upper[1]) if two else starts[k, 1]
+        x0, x1, f = _newton(family, a, b, lower, upper, two, d, n, needed)
+        if f > best:
+            best0, best1, best = x0, x1, f
+    return best0, best1, best
+
+
+@njit(cache=True, error_model="numpy")
+def _newton(family, x0, x1, lower, upper, two, d, n, needed):
+    """Newton iterations of ``newton_fit`` from (x0, x1)."""
     f, g0, g1, h00, h01, h11 = _evaluate(family, x0, x1, d, n)
     span0, span1 = upper[0] - lower[0], upper[1] - lower[1]
     step, gain = 0.0, 0.0

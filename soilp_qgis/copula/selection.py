@@ -108,7 +108,10 @@ def starting_values(family, tau, joe_taus, joe_thetas, frank_taus, frank_thetas)
     if family == BB8:  # δ = 1: Joe(θ)
         return np.array([[1.5 * joe, 0.8], [joe, 1.0]])
     # Tawn: δ = 1 is Gumbel(θ); VineCopula's start; an even mix
-    return np.array([[1.0 + 6.0 * a, min(a + 0.1, 0.999)], [gumbel, 1.0]])
+    # weak dependence can come from a sharp component of small weight δ (large θ): the
+    # likelihood has several local maxima there, so more starts (Newton from the best two)
+    return np.array([[1.0 + 6.0 * a, min(a + 0.1, 0.999)], [gumbel, 1.0], [3.0, 0.3],
+                     [3.0, 0.05], [8.0, 0.05], [8.0, 0.015], [20.0, 0.01], [20.0, 0.03]])
 
 
 @njit(cache=True, error_model="numpy")
