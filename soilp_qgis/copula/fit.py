@@ -17,7 +17,7 @@ A cell with a non-zero status is NaN in every float output and −1 in ``family`
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Protocol, runtime_checkable
+from typing import Optional, Protocol, runtime_checkable
 
 import numpy as np
 from scipy import optimize, stats
@@ -223,8 +223,8 @@ def cell_status(precipitation: np.ndarray, soil_moisture: np.ndarray, min_observ
 
 
 @dataclass(frozen=True)
-class PyvinecopulibFitter:
-    """Per-cell loop of pyvinecopulib fits (picklable; holds plain settings only).
+class FitterSettings:
+    """Settings shared by the fitters, checked on creation (picklable plain values).
 
     ``family_set``: ``all`` (the 40 VineCopula families), ``one_parameter`` or ``gaussian_t``
     (``families.FAMILY_SETS``); ``criterion``: ``aic`` (the paper) or ``bic``; ``margins``:
@@ -255,6 +255,12 @@ class PyvinecopulibFitter:
             raise InputError("the minimum number of distinct values must be at least 2, "
                              f"not {self.min_distinct_values}")
 
+
+
+@dataclass(frozen=True)
+class PyvinecopulibFitter(FitterSettings):
+    """Per-cell loop of pyvinecopulib fits: the reference (``FitterSettings`` for the settings)."""
+
     def _uniforms(self, p: np.ndarray, sm: np.ndarray) -> np.ndarray:
         """(n, 2) uniforms of one cell's valid pairs."""
         if self.margins == "empirical":
@@ -264,17 +270,7 @@ class PyvinecopulibFitter:
 
     def fit_block(self, precipitation: np.ndarray, soil_moisture: np.ndarray) -> CopulaBlockResult:
         """Per-cell copula of ``(cells, time)`` precipitation and soil moisture."""
-        p = np.asarray(precipitation, dtype=float)
-        sm = np.asarray(soil_moisture, dtype=float)
-        if p.shape != sm.shape or p.ndim != 2:
-            raise ValueError(f"precipitation {p.shape} and soil moisture {sm.shape} must be "
-                             "(cells, time) blocks of the same shape")
-        cells = p.shape[0]
-        status, pairs = cell_status(p, sm, int(self.min_observations),
-                                    int(self.min_distinct_values))
-        code = np.full(cells, -1, dtype=np.int16)
-        par = np.full(cells, np.nan)
-        par2 = np.full(cells, np.nan)
+        p, sm, status, pairs, code, par, par2 = start_block(self, precipitation, soil_moisture)
         valid = np.isfinite(p) & np.isfinite(sm)
         for cell in np.flatnonzero(status == STATUS_FITTED):
             keep = valid[cell]
@@ -288,23 +284,70 @@ class PyvinecopulibFitter:
                 status[cell] = STATUS_FIT_FAILED
                 continue
             code[cell], par[cell], par2[cell] = chosen.family, chosen.par, chosen.par2
-        fitted = status == STATUS_FITTED
-        tau = np.full(cells, np.nan)
-        lower, upper, discordant = tau.copy(), tau.copy(), tau.copy()
-        if fitted.any():
-            args = (code[fitted], par[fitted], par2[fitted])
+        return finish_block(code, par, par2, status, pairs)
+
+
+def start_block(settings: FitterSettings, precipitation, soil_moisture):
+    """Checked float blocks, status before fitting, valid pairs, and the empty (code, par,
+    par2) outputs of a block."""
+    p = np.asarray(precipitation, dtype=float)
+    sm = np.asarray(soil_moisture, dtype=float)
+    if p.shape != sm.shape or p.ndim != 2:
+        raise ValueError(f"precipitation {p.shape} and soil moisture {sm.shape} must be "
+                         "(cells, time) blocks of the same shape")
+    cells = p.shape[0]
+    status, pairs = cell_status(p, sm, int(settings.min_observations),
+                                int(settings.min_distinct_values))
+    code = np.full(cells, -1, dtype=np.int16)
+    return p, sm, status, pairs, code, np.full(cells, np.nan), np.full(cells, np.nan)
+
+
+def finish_block(code: np.ndarray, par: np.ndarray, par2: np.ndarray, status: np.ndarray,
+                 pairs: np.ndarray, known_tau: Optional[np.ndarray] = None) -> CopulaBlockResult:
+    """τ and tail dependences of the chosen (code, par, par2); a cell whose outputs are not
+    finite gets status 5; cells with a non-zero status are NaN / −1. ``known_tau``: τ already
+    computed for some cells (NaN elsewhere)."""
+    cells = code.shape[0]
+    fitted = status == STATUS_FITTED
+    tau = np.full(cells, np.nan)
+    lower, upper, discordant = tau.copy(), tau.copy(), tau.copy()
+    if fitted.any():
+        args = (code[fitted], par[fitted], par2[fitted])
+        if known_tau is None:
             tau[fitted] = kendall_tau(*args)
-            lower[fitted], upper[fitted] = tail_dependence(*args)
-            discordant[fitted] = np.maximum(*discordant_tail_dependence(*args))
-            broken = fitted & ~(np.isfinite(tau) & np.isfinite(lower) & np.isfinite(upper)
-                                & np.isfinite(discordant))
-            status[broken] = STATUS_FIT_FAILED
-            fitted &= ~broken
-        code[~fitted] = -1
-        for values in (par, par2, tau, lower, upper, discordant):
-            values[~fitted] = np.nan
-        return CopulaBlockResult(family=code, par=par, par2=par2,
-                                 par3=np.where(fitted, 0.0, np.nan), kendall_tau=tau,
-                                 lower_tail_dependence=lower, upper_tail_dependence=upper,
-                                 discordant_tail_dependence=discordant, status=status,
-                                 valid_pairs=pairs)
+        else:
+            tau[fitted] = known_tau[fitted]
+            todo = fitted & ~np.isfinite(tau)
+            tau[todo] = kendall_tau(code[todo], par[todo], par2[todo])
+        lower[fitted], upper[fitted] = tail_dependence(*args)
+        discordant[fitted] = np.maximum(*discordant_tail_dependence(*args))
+        broken = fitted & ~(np.isfinite(tau) & np.isfinite(lower) & np.isfinite(upper)
+                            & np.isfinite(discordant))
+        status[broken] = STATUS_FIT_FAILED
+        fitted &= ~broken
+    code[~fitted] = -1
+    for values in (par, par2, tau, lower, upper, discordant):
+        values[~fitted] = np.nan
+    return CopulaBlockResult(family=code, par=par, par2=par2,
+                             par3=np.where(fitted, 0.0, np.nan), kendall_tau=tau,
+                             lower_tail_dependence=lower, upper_tail_dependence=upper,
+                             discordant_tail_dependence=discordant, status=status,
+                             valid_pairs=pairs)
+
+
+#: names of the fitters (the ``FITTER`` option): the compiled batched selection (default) and
+#: the per-cell pyvinecopulib reference
+FITTERS = ("batched", "reference")
+
+
+def make_fitter(name: str = "batched", **settings) -> FitterSettings:
+    """The fitter called ``name`` (``FITTERS``) with ``settings`` (``FitterSettings`` fields:
+    family_set, criterion, margins, min_observations, min_distinct_values)."""
+    key = str(name or "batched").strip().lower()
+    if key == "reference":
+        return PyvinecopulibFitter(**settings)
+    if key == "batched":
+        from .batched import BatchedFitter
+
+        return BatchedFitter(**settings)
+    raise InputError(f"FITTER {name!r} is not one of {', '.join(FITTERS)}")
