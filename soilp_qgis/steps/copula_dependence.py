@@ -12,7 +12,7 @@ from .. import contract
 from ..blocks import BlockExecutor, OutputSpec
 from ..contract import FileOutput, RasterOutput, StepParameters
 from ..copula.families import FAMILY_SETS
-from ..copula.fit import PyvinecopulibFitter
+from ..copula.fit import FITTERS, FitterSettings, make_fitter
 from ..copula.margins import calendar_months, deseasonalize
 from ..kendall import kendall_tau_b
 from ..protocol import Reporter
@@ -45,6 +45,7 @@ class Parameters(StepParameters):
     margins: str = contract.choice(("empirical", "parametric"), "empirical")
     family_set: str = contract.choice(tuple(FAMILY_SETS), "all")
     criterion: str = contract.choice(("aic", "bic"), "aic")
+    fitter: str = contract.choice(FITTERS, "batched")
     min_observations: int = min_observations_parameter(15)
     ecoregions: str | None = contract.vector()
     field: str | None = contract.field_name()
@@ -89,7 +90,7 @@ TABLE_COLUMNS = ("ecoregion", "valid_cells", "negative_share", "mean_tau", "mean
 class CopulaDependenceBlock:
     """Block function: optional deseasonalising, the copula fit, the sample Kendall τ-b."""
 
-    fitter: PyvinecopulibFitter
+    fitter: FitterSettings
     months: tuple[int, ...] | None = None  # calendar month of each step, when deseasonalising
 
     def __call__(self, blocks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -160,14 +161,14 @@ def copula_dependence(p: Parameters, outputs: StepOutputs, report: Reporter) -> 
     inputs = block_inputs(infos, p.season)
     steps = inputs["precipitation"].time_steps
     dates = first.dates if steps is None else first.dates[steps]
-    fitter = PyvinecopulibFitter(family_set=p.family_set, criterion=p.criterion,
-                                 margins=p.margins, min_observations=p.min_observations)
+    fitter = make_fitter(p.fitter, family_set=p.family_set, criterion=p.criterion,
+                         margins=p.margins, min_observations=p.min_observations)
     months = tuple(int(m) for m in calendar_months(dates)) if p.deseasonalize else None
     codes = ecoregion_codes(p, grid, report)  # read before the long fit: a bad layer fails fast
     workers = processes(p)
     report.info(f"copula per cell: {grid.width}×{grid.height} cells × {len(dates)} steps "
                 f"(season {p.season}), families '{fitter.family_set}', "
-                f"{fitter.criterion.upper()}, {fitter.margins} margins"
+                f"{fitter.criterion.upper()}, {fitter.margins} margins, {p.fitter} fitter"
                 f"{', deseasonalised' if p.deseasonalize else ''}; "
                 f"{workers} worker process{'es' if workers > 1 else ''}")
     arrays = BlockExecutor(workers).run(CopulaDependenceBlock(fitter, months), inputs, OUTPUTS_SPEC,
