@@ -371,8 +371,9 @@ def test_progress_moves_within_a_block_and_results_do_not_change(tmp_path, monke
     assert any(p % 12.5 for p in percents)
 
 
-def test_bayesian_drivers_with_no_ecoregion_fitted_fail_and_write_no_table(tmp_path):
+def test_bayesian_drivers_with_no_ecoregion_fitted_say_why_and_keep_the_header(tmp_path):
     from soilp_qgis.steps.bayesian_drivers import bayesian_drivers
+    from soilp_qgis.timestack import write_raster
 
     rng = np.random.default_rng(1)
     paths = {}
@@ -381,15 +382,19 @@ def test_bayesian_drivers_with_no_ecoregion_fitted_fail_and_write_no_table(tmp_p
         if name == "lst":
             values[:] = np.nan  # no cell has all five variables
         paths[name] = str(write_stack(tmp_path / f"{name}.tif", values, GRID, DATES, "monthly", ""))
-    from soilp_qgis.timestack import write_raster
-
     codes = np.array([[4, 4, 0, 13], [4, 4, 13, 13], [4, 0, 13, 13]])
     paths["ecoregions_raster"] = str(write_raster(tmp_path / "eco.tif", codes, GRID, "uint8", 0))
-    with pytest.raises(SoilpError, match=r"^no ecoregion could be fitted \(2 on the grid\): "):
-        bayesian_drivers({**paths, "data": "ecoregion_mean", "chains": 1, "tune": 10,
-                          "draws": 10, "output_table": str(tmp_path / "out" / "table.csv")},
-                         SilentReporter())
-    assert not (tmp_path / "out").exists()
+    stream = io.StringIO()
+    result = bayesian_drivers({**paths, "data": "ecoregion_mean", "chains": 1, "tune": 10,
+                               "draws": 10, "output_table": str(tmp_path / "out" / "table.csv")},
+                              Reporter(stream, min_interval=0.0))
+    warnings = [json.loads(line[len(PREFIX):])["warning"] for line in stream.getvalue().splitlines()
+                if '"warning"' in line]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("no ecoregion could be fitted (2 on the grid): 4 Temperate")
+    assert result["ECOREGIONS_FITTED"] == 0
+    header, *rows = (tmp_path / "out" / "table.csv").read_text().splitlines()
+    assert header.startswith("ecoregion,") and "mean" in header.split(",") and rows == []
 
 
 # ---- provenance of every run -------------------------------------------------------------------
