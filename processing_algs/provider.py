@@ -19,6 +19,7 @@ from .check_engine import CheckEngineAlgorithm
 from .copula_dependence import CopulaDependenceAlgorithm
 from .synthetic_world import SyntheticWorldAlgorithm
 from .ecoregion_series import EcoregionSeriesAlgorithm
+from .import_stack import ImportStackAlgorithm
 from .lagged_dependence import LaggedDependenceAlgorithm
 from .rasterize_ecoregions import RasterizeEcoregionsAlgorithm
 from .report import ReportAlgorithm
@@ -30,6 +31,7 @@ ICON_PATH = engine.PLUGIN_DIR / "resources" / "icons" / "soilp.svg"
 ALGORITHMS = [
     CheckEngineAlgorithm,
     SyntheticWorldAlgorithm,
+    ImportStackAlgorithm,
     AggregateTimeAlgorithm,
     AlignGridAlgorithm,
     RasterizeEcoregionsAlgorithm,

@@ -37,6 +37,7 @@ STEPS: dict[str, str] = {
     "lagged_dependence": "soilp_qgis.steps.lagged_dependence:lagged_dependence",
     "aggregate_time": "soilp_qgis.steps.aggregate_time:aggregate_time",
     "align_grid": "soilp_qgis.steps.align_grid:align_grid",
+    "import_stack": "soilp_qgis.steps.import_stack:import_stack",
     "rasterize_ecoregions": "soilp_qgis.steps.rasterize_ecoregions:rasterize_ecoregions",
     "ecoregion_series": "soilp_qgis.steps.ecoregion_series:ecoregion_series",
     "ridge_control": "soilp_qgis.steps.ridge_control:ridge_control",

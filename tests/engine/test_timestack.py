@@ -12,7 +12,7 @@ import rasterio
 from affine import Affine
 from rasterio.windows import Window
 
-from soilp_qgis import timestack
+from soilp_qgis.timestack import writer as timestack
 from soilp_qgis.errors import InputError, StackMismatchError
 from soilp_qgis.timestack import (Grid, StackInfo, check_stacks_match, infer_time_scale,
                                   open_stack_writer, parse_date, read_raster, read_stack,
