@@ -14,19 +14,48 @@ with band dates, time scale and units, converted by :mod:`soilp_qgis.units` when
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from rasterio.windows import Window
 
+from .. import contract
+from ..contract import FileOutput, StepParameters
 from ..errors import InputError
 from ..protocol import Reporter
-from ..timestack import (StackInfo, format_date, open_stack_writer, parse_date, read_stack,
-                         read_stack_info)
+from ..timestack import (
+    StackInfo,
+    format_date,
+    open_stack_writer,
+    parse_date,
+    read_stack,
+    read_stack_info,
+)
 from ..timestack.grid import crs_label
 from ..units import unit_converter
 from ._inputs import reference_grid
-from .common import required
+from .outputs import StepOutputs, engine_step
+
+
+@dataclass(frozen=True)
+class Parameters(StepParameters):
+    """Parameters of ``import_stack`` (soilp:importstack)."""
+
+    STEP = "import_stack"
+
+    input: str = contract.file_input()
+    variable: str | None = contract.text()
+    crs: str | None = contract.crs()
+    units: str | None = contract.text()
+    start: str | None = contract.text()
+    end: str | None = contract.text()
+    grid: str | None = contract.raster(required=False)
+    output: str = contract.raster_output(required=True)
+
+
+OUTPUTS = (FileOutput("output", "stack", "one band per period, dated by its first day, units "
+                                         "as asked"),)
 
 #: float32 values read at once, about 256 MB
 BLOCK_VALUES = 64 * 1024 * 1024
@@ -73,20 +102,19 @@ def grid_offset_warning(info: StackInfo) -> str | None:
             "(±0.5 means the file gives cell corners)")
 
 
-def import_stack(params: dict, report: Reporter) -> dict:
+@engine_step(Parameters, OUTPUTS)
+def import_stack(p: Parameters, outputs: StepOutputs, report: Reporter) -> dict:
     """Read ``input`` (one ``variable``) and write it as the time stack ``output``."""
-    path = str(required(params, "input"))
-    output = str(required(params, "output"))
-    grid = reference_grid(str(params["grid"])) if params.get("grid") else None
-    info = read_stack_info(path, variable=params.get("variable") or None,
-                           crs=params.get("crs") or None, grid=grid)
+    path, output = str(p.input), p.output
+    grid = reference_grid(str(p.grid)) if p.grid else None
+    info = read_stack_info(path, variable=p.variable or None, crs=p.crs or None, grid=grid)
     info.name = f"INPUT ({Path(info.path).name}{':' + info.variable if info.variable else ''})"
     if info.grid.crs is None:
         raise InputError(f"{info.name} declares no CRS; give the grid's CRS in the CRS parameter")
-    steps = period_steps(info, params.get("start"), params.get("end"))
+    steps = period_steps(info, p.start, p.end)
     dates = info.dates[steps]
 
-    target = str(params.get("units") or "").strip()
+    target = str(p.units or "").strip()
     convert = None
     units = info.units
     if target and not info.units:
@@ -109,7 +137,7 @@ def import_stack(params: dict, report: Reporter) -> dict:
 
     rows_per_strip = max(1, BLOCK_VALUES // max(1, len(steps) * info.grid.width))
     strips = range(0, info.grid.height, rows_per_strip)
-    with open_stack_writer(output, info.grid, dates, info.time_scale, units,
+    with open_stack_writer(outputs.path("output"), info.grid, dates, info.time_scale, units,
                            description=f"{info.variable or Path(info.path).stem} imported from "
                                        f"{Path(info.path).name}") as writer:
         for done, row in enumerate(strips):
