@@ -92,6 +92,21 @@ test-engine:
 test-qgis:
 	$(HEADLESS_ENV) QGIS_PROCESS=$(QGIS_PROCESS) $(VENV_QGIS)/bin/python -m pytest tests/qgis -q -p no:cacheprovider
 
+# ------------------------------------------------------------------------------ QGIS versions
+# make test-qgis-versions: the QGIS tests, plus explicit `qgis_process list` (every soilp
+# algorithm) and `qgis_process run soilp:checkengine` checks, against each Debian suite's QGIS
+# in a debootstrap root (made when missing, refreshed weekly; as root), with this checkout and
+# the engine's .venv bound in. One summary line per suite. QGIS_VERSIONS=trixie picks one.
+QGIS_VERSIONS ?= trixie sid
+# Where the roots are kept (~2 GB each); CI points this at a folder the machine keeps.
+QGIS_ROOTS_DIR ?= $(ROOT)/build/qgis-roots
+
+.PHONY: test-qgis-versions
+test-qgis-versions:
+	@QGIS_ROOTS_DIR=$(QGIS_ROOTS_DIR) HOST_PIP_PYTHON=$(ENGINE_PYTHON) bash \
+		scripts/qgis_versions/matrix.sh $(ROOT) $(ENGINE_PYTHON) $(QGIS_VERSIONS) \
+		$(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
+
 # --------------------------------------------------------------------------------------- demo
 demo: env
 	@$(MAKE) --no-print-directory demo-run

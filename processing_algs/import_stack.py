@@ -1,7 +1,11 @@
 """Import time stack: one variable of a product file (NetCDF, GRIB, GeoTIFF…) as a soilp stack."""
 
-from qgis.core import (QgsProcessingParameterCrs, QgsProcessingParameterFile,
-                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
+from qgis.core import (
+    QgsProcessingParameterCrs,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
+)
 
 from . import parameters
 from .base import SoilpAlgorithm, described

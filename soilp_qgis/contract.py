@@ -29,11 +29,11 @@ from .errors import InputError
 FLOAT_NODATA = -9999.0
 
 #: parameter types, as ``describe`` names them (the QGIS parameter class in brackets)
-INPUT_KINDS = ("raster", "vector", "layer", "file", "folder")  # layers and folders read by the step
+INPUT_KINDS = ("raster", "vector", "layer", "folder", "file")  # layers, folders, files read
 OUTPUT_KINDS = ("raster_destination", "file_destination", "vector_destination",
                 "folder_destination")
-VALUE_KINDS = ("integer", "number", "boolean", "choice", "string", "field", "extent", "mapping",
-               "crs")
+VALUE_KINDS = ("integer", "number", "boolean", "choice", "string", "crs", "field", "extent",
+               "mapping")
 
 _META = "soilp"
 _TRUE = {"true", "yes", "1", "on"}
@@ -79,14 +79,19 @@ def layer(required: bool = False) -> Any:
     return _field("layer", required=required)
 
 
-def file_input(required: bool = True) -> Any:
-    """A file the step reads that is not a layer (a product file: NetCDF, GRIB …)."""
-    return _field("file", required=required)
-
-
 def folder(required: bool = True) -> Any:
     """An existing folder the step reads."""
     return _field("folder", required=required)
+
+
+def file(required: bool = True) -> Any:
+    """A file the step reads that is not a layer (a product file: NetCDF, GRIB, GeoTIFF …)."""
+    return _field("file", required=required)
+
+
+def crs() -> Any:
+    """A coordinate reference system as text (``EPSG:3035``, WKT or PROJ), optional."""
+    return _field("crs")
 
 
 def integer(default: int | None, minimum: int | None = None,
@@ -111,11 +116,6 @@ def choice(values: Sequence[str], default: str) -> Any:
 
 def text(default: str | None = None) -> Any:
     return _field("string", default)
-
-
-def crs() -> Any:
-    """A coordinate reference system as text (``EPSG:3035``, WKT, PROJ); checked by the step."""
-    return _field("crs")
 
 
 def field_name(default: str | None = "BIOME") -> Any:
@@ -348,7 +348,7 @@ def describe(parameters: type[StepParameters], outputs: Sequence[Output]) -> dic
 
 __all__ = [
     "FLOAT_NODATA", "FileOutput", "RasterOutput", "Spec", "StepParameters", "boolean", "choice",
-    "crs", "describe", "extent", "field_name", "file_input", "file_output", "folder",
-    "folder_output", "integer", "layer", "mapping", "number", "raster", "raster_output", "stack",
-    "text", "vector", "vector_output",
+    "describe", "extent", "field_name", "file_output", "folder", "folder_output", "integer",
+    "layer", "mapping", "number", "raster", "raster_output", "stack", "text", "vector",
+    "vector_output",
 ]

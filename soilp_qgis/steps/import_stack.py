@@ -44,7 +44,7 @@ class Parameters(StepParameters):
 
     STEP = "import_stack"
 
-    input: str = contract.file_input()
+    input: str = contract.file()
     variable: str | None = contract.text()
     crs: str | None = contract.crs()
     units: str | None = contract.text()
@@ -54,8 +54,8 @@ class Parameters(StepParameters):
     output: str = contract.raster_output(required=True)
 
 
-OUTPUTS = (FileOutput("output", "stack", "one band per period, dated by its first day, units "
-                                         "as asked"),)
+OUTPUTS = (FileOutput("output", "stack", "the variable as a north-up time stack, band i dated by "
+                                         "its period's first day, units in its metadata"),)
 
 #: float32 values read at once, about 256 MB
 BLOCK_VALUES = 64 * 1024 * 1024
@@ -105,16 +105,15 @@ def grid_offset_warning(info: StackInfo) -> str | None:
 @engine_step(Parameters, OUTPUTS)
 def import_stack(p: Parameters, outputs: StepOutputs, report: Reporter) -> dict:
     """Read ``input`` (one ``variable``) and write it as the time stack ``output``."""
-    path, output = str(p.input), p.output
-    grid = reference_grid(str(p.grid)) if p.grid else None
-    info = read_stack_info(path, variable=p.variable or None, crs=p.crs or None, grid=grid)
+    grid = reference_grid(p.grid) if p.grid else None
+    info = read_stack_info(p.input, variable=p.variable or None, crs=p.crs or None, grid=grid)
     info.name = f"INPUT ({Path(info.path).name}{':' + info.variable if info.variable else ''})"
     if info.grid.crs is None:
         raise InputError(f"{info.name} declares no CRS; give the grid's CRS in the CRS parameter")
     steps = period_steps(info, p.start, p.end)
     dates = info.dates[steps]
 
-    target = str(p.units or "").strip()
+    target = (p.units or "").strip()
     convert = None
     units = info.units
     if target and not info.units:
@@ -147,6 +146,6 @@ def import_stack(p: Parameters, outputs: StepOutputs, report: Reporter) -> dict:
                 values = convert(values).astype(np.float32)
             writer.write(values, window=window)
             report.progress((done + 1) / len(strips))
-    return {"OUTPUT": output, "VARIABLE": info.variable or "", "BANDS": int(len(steps)),
+    return {"OUTPUT": p.output, "VARIABLE": info.variable or "", "BANDS": int(len(steps)),
             "TIME_SCALE": info.time_scale, "FIRST_DATE": str(dates[0]),
             "LAST_DATE": str(dates[-1]), "UNITS": units, "CRS": crs_label(info.grid.crs)}

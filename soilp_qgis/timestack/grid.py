@@ -72,7 +72,7 @@ class Grid:
 
     @classmethod
     def regular(cls, west: float, north: float, cell_size: float, width: int, height: int,
-                crs: Any = "EPSG:4326", cell_height: float | None = None) -> "Grid":
+                crs: Any = "EPSG:4326", cell_height: float | None = None) -> Grid:
         """A north-up grid from its north-west corner and cell size (degrees for EPSG:4326)."""
         dy = cell_size if cell_height is None else cell_height
         return cls(crs, Affine(cell_size, 0.0, west, 0.0, -dy, north), width, height)
@@ -102,7 +102,7 @@ class Grid:
         y = t.f + t.e * (np.arange(self.height) + 0.5)
         return x, y
 
-    def window_grid(self, window: Window) -> "Grid":
+    def window_grid(self, window: Window) -> Grid:
         """The sub-grid covered by ``window``."""
         window = check_window(window, self)
         return Grid(self.crs, rasterio.windows.transform(window, self.transform),
@@ -126,7 +126,7 @@ class Grid:
             return f"{dx:.10g}{unit}"
         return f"{dx:.10g}{unit} × {dy:.10g}{unit}"
 
-    def same_as(self, other: "Grid") -> str | None:
+    def same_as(self, other: Grid) -> str | None:
         """None when the grids match; else the first difference in words, e.g.
         ``"different grids: cell size 0.25° vs 0.5°"`` or
         ``"different CRS: EPSG:4326 vs EPSG:3035"``."""

@@ -7,8 +7,9 @@ import math
 import os
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import rasterio
@@ -176,7 +177,7 @@ class RasterWriter:
             except FileNotFoundError:
                 pass
 
-    def __enter__(self) -> "RasterWriter":
+    def __enter__(self) -> RasterWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -27,6 +27,29 @@ def collect_garbage_while_qgis_runs():
     gc.collect()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def layer_tree_view_for_loaded_results(qgis_app, qgis_iface):
+    """From QGIS 3.44 Processing loads results (``processing.runAndLoadResults``) through
+    ``QgsProcessingGuiUtils.addResultLayers``, which takes ``iface.layerTreeView()`` as a
+    QgsLayerTreeView; pytest-qgis's iface answers every method it lacks with a MagicMock, which
+    that call refuses (TypeError). There its iface gets a real view of the project's layer tree,
+    as QGIS's own iface has; older QGIS versions keep the mock they work with."""
+    from qgis import gui
+
+    if not hasattr(gui, "QgsProcessingGuiUtils"):
+        yield
+        return
+    from qgis.core import QgsLayerTreeModel, QgsProject
+
+    model = QgsLayerTreeModel(QgsProject.instance().layerTreeRoot())
+    view = gui.QgsLayerTreeView()
+    view.setModel(model)
+    qgis_iface.layerTreeView = lambda: view
+    yield view
+    del qgis_iface.layerTreeView
+    view.deleteLater()
+
+
 @pytest.fixture(scope="session")
 def plugin_parent(tmp_path_factory) -> Path:
     """A folder holding this checkout as ``soilp`` (whatever the clone's folder is called)."""
