@@ -157,8 +157,14 @@ def bayesian_drivers(p: Parameters, outputs: StepOutputs, report: Reporter) -> d
     reasons = [f"{names.get(row['ecoregion'], row['ecoregion'])} {row['status']}: "
                f"{row['reason']}" for _, row in skipped.iterrows()]
     if len(skipped) == len(diagnostics):
-        raise SoilpError(f"no ecoregion could be fitted ({len(diagnostics)} on the grid): "
-                         + "; ".join(reasons))
+        message = (f"no ecoregion could be fitted ({len(diagnostics)} on the grid): "
+                   + "; ".join(reasons))
+        if not (skipped["status"] == "skipped").all():
+            raise SoilpError(message)
+        # too little data in every ecoregion (a short scale or season): say so and go on, with
+        # tables that have their header, so that a model running every scale goes on
+        report.warning(message)
+        reasons = []
     drivers = driver_points(coefficients, p.n_clusters, seed=settings.seed)
     negative = drivers.points[drivers.points["negative_dependence"]]
     if len(negative):

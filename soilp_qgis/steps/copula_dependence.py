@@ -174,7 +174,7 @@ def copula_dependence(p: Parameters, outputs: StepOutputs, report: Reporter) -> 
     arrays = BlockExecutor(workers).run(CopulaDependenceBlock(fitter, months), inputs, OUTPUTS_SPEC,
                                         report.sub(0.0, 0.95))
     status = arrays["status"][0]
-    require_computed(status)
+    require_computed(status, len(dates), p.min_observations, report, p.season)
 
     written = outputs.rasters(arrays, grid)
     rows = dependence_table(arrays, codes)
@@ -183,8 +183,9 @@ def copula_dependence(p: Parameters, outputs: StepOutputs, report: Reporter) -> 
     overall = rows[-1]
     empty = ", ".join(f"{n} {entry['name'].replace('_', ' ')}" for entry in status_codes()
                       if entry["code"] and (n := int((status == entry["code"]).sum())))
-    report.info(f"{overall['valid_cells']} cells fitted; negative dependence (τ < 0) in "
-                f"{overall['negative_share']:.1%} of them"
+    report.info(f"{overall['valid_cells']} cells fitted"
+                + (f"; negative dependence (τ < 0) in {overall['negative_share']:.1%} of them"
+                   if overall["valid_cells"] else "")
                 + (f"; empty cells: {empty}" if empty else ""))
     written["VALID_CELLS"] = overall["valid_cells"]
     written["NEGATIVE_SHARE"] = overall["negative_share"]

@@ -100,13 +100,14 @@ def lagged_dependence(p: Parameters, outputs: StepOutputs, report: Reporter) -> 
         LaggedDependenceBlock(p.max_lag, p.min_observations), block_inputs(infos), specs,
         report.sub(0.0, 0.95))
     status = arrays["status"][0]
-    fitted = require_computed(status)
+    fitted = require_computed(status, steps, p.min_observations, report)
 
     unit = infos["precipitation"].time_scale.removesuffix("ly").replace("dai", "day")
     results = outputs.rasters(arrays, grid, {"unit": unit})
     lag = arrays["optimal_lag"][0]
-    counts = np.bincount(lag[status == 0].astype(int), minlength=p.max_lag + 1)
-    report.info(f"{fitted} cells with a τ; most common optimal lag {int(counts.argmax())} "
-                f"({counts.max() / fitted:.0%} of them)")
+    if fitted:
+        counts = np.bincount(lag[status == 0].astype(int), minlength=p.max_lag + 1)
+        report.info(f"{fitted} cells with a τ; most common optimal lag {int(counts.argmax())} "
+                    f"({counts.max() / fitted:.0%} of them)")
     results["FITTED_CELLS"] = fitted
     return results

@@ -162,10 +162,6 @@ def ridge_control(p: Parameters, outputs: StepOutputs, report: Reporter) -> dict
     inputs = block_inputs(infos, p.season)
     steps = inputs["soil_moisture"].time_steps
     n_steps = infos["soil_moisture"].count if steps is None else len(steps)
-    too_short = n_steps < p.min_observations
-    if too_short:  # every cell gets status 'too few values'; the run goes on (a model goes on)
-        report.warning(f"SEASON {p.season} keeps {n_steps} time steps of the stacks, fewer than "
-                       f"MIN_OBSERVATIONS {p.min_observations}: no cell can be fitted")
     codes = ecoregion_codes(p, grid, report)
     with_temperature = "air_temperature" in infos
     alpha_text = "chosen per cell by leave-one-out" if p.alpha is None else f"{p.alpha:g}"
@@ -180,8 +176,7 @@ def ridge_control(p: Parameters, outputs: StepOutputs, report: Reporter) -> dict
     arrays = BlockExecutor(processes(p)).run(
         RidgeControlBlock(p.alpha, p.strong_control, p.min_observations), inputs, specs,
         report.sub(0.0, 0.9))
-    if not too_short:
-        require_computed(arrays["status"][0])
+    require_computed(arrays["status"][0], n_steps, p.min_observations, report, p.season)
 
     if p.alpha is None:
         arrays["coefficients"] = np.concatenate([arrays["coefficients"], arrays["alpha"]])

@@ -183,18 +183,38 @@ def test_all_nodata_input_fails_counted_by_status(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_ten_time_steps_fail_counted_by_status(tmp_path):
+def test_constant_input_fails_counted_by_status(tmp_path):
     rng = np.random.default_rng(0)
-    dates = DATES[:10]
-    write_stack(tmp_path / "p.tif", rng.random((10, 3, 4)), GRID, dates, "monthly", "mm")
-    write_stack(tmp_path / "sm.tif", rng.random((10, 3, 4)), GRID, dates, "monthly", "")
-    with pytest.raises(SoilpError, match="^no cell could be computed: 0 no data, 12 too few "
-                                         "values, 0 constant series"):
+    write_stack(tmp_path / "p.tif", rng.random((len(DATES), 3, 4)), GRID, DATES, "monthly", "mm")
+    write_stack(tmp_path / "sm.tif", np.full((len(DATES), 3, 4), 0.3), GRID, DATES, "monthly", "")
+    with pytest.raises(SoilpError) as raised:
         lagged_dependence({"precipitation": str(tmp_path / "p.tif"),
                            "soil_moisture": str(tmp_path / "sm.tif"), "max_lag": 2,
                            "processes": 1, "output_status": str(tmp_path / "status.tif")},
                           SilentReporter())
+    assert str(raised.value) == ("no cell could be computed: 0 no data, 0 too few values, "
+                                 "12 constant series, 0 too many ties, 0 fit failed")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.qml", "p.tif", "sm.qml", "sm.tif"]
+
+
+def test_ten_time_steps_are_a_warning_counted_by_status(tmp_path):
+    """A series shorter than MIN_OBSERVATIONS: no cell can be computed whatever the data; the
+    run says so and goes on (the full analysis runs every scale, some may be that short)."""
+    rng = np.random.default_rng(0)
+    dates = DATES[:10]
+    write_stack(tmp_path / "p.tif", rng.random((10, 3, 4)), GRID, dates, "monthly", "mm")
+    write_stack(tmp_path / "sm.tif", rng.random((10, 3, 4)), GRID, dates, "monthly", "")
+    stream = io.StringIO()
+    result = copula_dependence({"precipitation": str(tmp_path / "p.tif"),
+                                "soil_moisture": str(tmp_path / "sm.tif"), "processes": 1,
+                                "output_status": str(tmp_path / "status.tif")},
+                               Reporter(stream, min_interval=0.0))
+    warnings = [json.loads(line[len(PREFIX):])["warning"] for line in stream.getvalue().splitlines()
+                if '"warning"' in line]
+    assert warnings == ["SEASON all keeps 10 time steps of the stacks, fewer than MIN_OBSERVATIONS "
+                        "15: no cell can be computed (0 no data, 12 too few values, 0 constant "
+                        "series, 0 too many ties, 0 fit failed)"]
+    assert result["VALID_CELLS"] == 0
 
 
 def test_ecoregions_off_the_grid_are_a_warning(inputs, tmp_path):
@@ -351,8 +371,9 @@ def test_progress_moves_within_a_block_and_results_do_not_change(tmp_path, monke
     assert any(p % 12.5 for p in percents)
 
 
-def test_bayesian_drivers_with_no_ecoregion_fitted_fail_and_write_no_table(tmp_path):
+def test_bayesian_drivers_with_no_ecoregion_fitted_say_why_and_keep_the_header(tmp_path):
     from soilp_qgis.steps.bayesian_drivers import bayesian_drivers
+    from soilp_qgis.timestack import write_raster
 
     rng = np.random.default_rng(1)
     paths = {}
@@ -361,15 +382,19 @@ def test_bayesian_drivers_with_no_ecoregion_fitted_fail_and_write_no_table(tmp_p
         if name == "lst":
             values[:] = np.nan  # no cell has all five variables
         paths[name] = str(write_stack(tmp_path / f"{name}.tif", values, GRID, DATES, "monthly", ""))
-    from soilp_qgis.timestack import write_raster
-
     codes = np.array([[4, 4, 0, 13], [4, 4, 13, 13], [4, 0, 13, 13]])
     paths["ecoregions_raster"] = str(write_raster(tmp_path / "eco.tif", codes, GRID, "uint8", 0))
-    with pytest.raises(SoilpError, match=r"^no ecoregion could be fitted \(2 on the grid\): "):
-        bayesian_drivers({**paths, "data": "ecoregion_mean", "chains": 1, "tune": 10,
-                          "draws": 10, "output_table": str(tmp_path / "out" / "table.csv")},
-                         SilentReporter())
-    assert not (tmp_path / "out").exists()
+    stream = io.StringIO()
+    result = bayesian_drivers({**paths, "data": "ecoregion_mean", "chains": 1, "tune": 10,
+                               "draws": 10, "output_table": str(tmp_path / "out" / "table.csv")},
+                              Reporter(stream, min_interval=0.0))
+    warnings = [json.loads(line[len(PREFIX):])["warning"] for line in stream.getvalue().splitlines()
+                if '"warning"' in line]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("no ecoregion could be fitted (2 on the grid): 4 Temperate")
+    assert result["ECOREGIONS_FITTED"] == 0
+    header, *rows = (tmp_path / "out" / "table.csv").read_text().splitlines()
+    assert header.startswith("ecoregion,") and "mean" in header.split(",") and rows == []
 
 
 # ---- provenance of every run -------------------------------------------------------------------
