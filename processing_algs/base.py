@@ -17,7 +17,6 @@ from typing import Any, Optional
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
-    QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
@@ -46,7 +45,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from . import engine
+from . import compat, engine
 
 ICONS_DIR = engine.PLUGIN_DIR / "resources" / "icons"
 
@@ -74,7 +73,7 @@ def described(definition: QgsProcessingParameterDefinition, help_text: str,
     if hasattr(definition, "setHelp"):
         definition.setHelp(help_text)
     if advanced:
-        definition.setFlags(definition.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        definition.setFlags(definition.flags() | compat.FLAG_ADVANCED)
     return definition
 
 
@@ -102,11 +101,11 @@ def wrong_geometry(algorithm: QgsProcessingAlgorithm,
                    definition: QgsProcessingParameterFeatureSource, parameters, context
                    ) -> Optional[str]:
     """A polygon-only source given points or lines (QGIS 3.22 does not refuse it itself)."""
-    if QgsProcessing.TypeVectorPolygon not in definition.dataTypes() or \
+    if not compat.has_source_type(definition.dataTypes(), compat.SOURCE_VECTOR_POLYGON) or \
             parameters.get(definition.name()) in (None, ""):
         return None
     layer = algorithm.parameterAsVectorLayer(parameters, definition.name(), context)
-    if layer is None or layer.geometryType() == QgsWkbTypes.PolygonGeometry:
+    if layer is None or layer.geometryType() == compat.GEOMETRY_POLYGON:
         return None
     kind = QgsWkbTypes.geometryDisplayString(layer.geometryType())
     return (f"{definition.name()} layer '{layer.name()}' has {kind.lower()} geometries; "
@@ -303,7 +302,7 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
         if isinstance(definition, QgsProcessingParameterNumber):
             if parameters.get(name) in (None, "") and definition.defaultValue() is None:
                 return None
-            if definition.dataType() == QgsProcessingParameterNumber.Integer:
+            if definition.dataType() == compat.NUMBER_INTEGER:
                 return self.parameterAsInt(parameters, name, context)
             return self.parameterAsDouble(parameters, name, context)
         if isinstance(definition, QgsProcessingParameterField):
@@ -326,7 +325,7 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
         options.driverName = "GPKG"
         result = QgsVectorFileWriter.writeAsVectorFormatV2(
             layer, target, context.transformContext(), options)
-        if result[0] != QgsVectorFileWriter.NoError:
+        if result[0] != compat.WRITER_NO_ERROR:
             raise QgsProcessingException(f"Could not hand layer '{layer.name()}' to the engine: "
                                          f"{result[1]}")
         return target

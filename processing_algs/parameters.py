@@ -4,7 +4,6 @@ for a time stack, a season, the ecoregions or the worker count the same way."""
 from __future__ import annotations
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
@@ -14,6 +13,7 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
+from . import compat
 from .base import described
 
 STACK_HELP = ("A time stack: a multiband GeoTIFF whose band i is time step i (band description "
@@ -53,13 +53,13 @@ def ecoregions(optional: bool = True):
     """ECOREGIONS (polygons) + FIELD, and ECOREGIONS_RASTER: either gives the class per cell."""
     return [
         described(QgsProcessingParameterFeatureSource(
-            "ECOREGIONS", "Ecoregions (polygon layer)", [QgsProcessing.TypeVectorPolygon],
+            "ECOREGIONS", "Ecoregions (polygon layer)", [compat.SOURCE_VECTOR_POLYGON],
             optional=optional),
             "The ecoregions as polygons, e.g. the WWF Terrestrial Ecoregions of the World; they "
             "are rasterized onto the stacks' grid (cell centres) using FIELD."),
         described(QgsProcessingParameterField(
             "FIELD", "Ecoregion field", defaultValue="BIOME", parentLayerParameterName="ECOREGIONS",
-            type=QgsProcessingParameterField.Any, optional=True),
+            type=compat.FIELD_ANY, optional=True),
             "The field holding the ecoregion class (WWF: BIOME, codes 1–14, 98 lakes, 99 rock "
             "and ice; stored as Real in the WWF files, read as integer)."),
         described(QgsProcessingParameterRasterLayer(
@@ -72,7 +72,7 @@ def ecoregions(optional: bool = True):
 def processes():
     return described(
         QgsProcessingParameterNumber("PROCESSES", "Engine worker processes",
-                                     QgsProcessingParameterNumber.Integer, defaultValue=0,
+                                     compat.NUMBER_INTEGER, defaultValue=0,
                                      minValue=0),
         "Worker processes the engine runs the grid's blocks on; 0 = every core. Results do not "
         "depend on it.", advanced=True)
@@ -81,7 +81,7 @@ def processes():
 def min_observations(default: int):
     return described(
         QgsProcessingParameterNumber("MIN_OBSERVATIONS", "Minimum valid time steps per cell",
-                                     QgsProcessingParameterNumber.Integer, defaultValue=default,
+                                     compat.NUMBER_INTEGER, defaultValue=default,
                                      minValue=3),
         "Cells with fewer time steps where all inputs are valid are left empty, with status "
         "'too few values'.")
