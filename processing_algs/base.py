@@ -343,6 +343,7 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
             info=feedback.pushInfo,
             warning=getattr(feedback, "pushWarning", feedback.pushInfo),
             console=feedback.pushConsoleInfo,
+            command=getattr(feedback, "pushCommandInfo", feedback.pushInfo),
             is_cancelled=feedback.isCanceled,
         )
         try:
@@ -350,6 +351,8 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
                                   dask_scheduler=setting_value(engine.DASK_SETTING_NAME))
         except engine.EngineCancelled as exc:
             raise QgsProcessingException(f"{self.displayName()}: {exc}") from None
+        except engine.EngineNotFound as exc:
+            raise QgsProcessingException(str(exc)) from None
         except engine.EngineError as exc:
             raise QgsProcessingException(f"{self.displayName()} failed: {exc}") from None
 

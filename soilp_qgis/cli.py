@@ -17,6 +17,7 @@ import traceback
 from typing import Any, Callable
 
 from .errors import SoilpError
+from .lifeline import arm_from_environment
 from .protocol import Reporter
 
 STEPS: dict[str, str] = {
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("params", nargs="*", help="step parameters as key=value")
     parser.add_argument("--params", dest="params_file", help="JSON file with the step parameters")
     args = parser.parse_args(argv)
+    arm_from_environment()
 
     report = Reporter()
     try:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 
-from conftest import ROOT, json_results, run_qgis_process
+from conftest import ROOT, json_results, qgis_process_command, run_qgis_process
 
 
 def enable_and_run(profile, plugins, engine_python):
@@ -48,3 +52,70 @@ def test_package_zip_installs_into_a_fresh_profile_and_runs(tmp_path, engine_pyt
     results = enable_and_run(tmp_path / "profile", plugins, engine_python)
     packaged_version = (plugins / "soilp" / "metadata.txt").read_text().split("version=")[1]
     assert results["ENGINE_VERSION"] == packaged_version.split()[0]
+
+
+def load_sleepy_engine():
+    """tests/engine/sleepy_engine.py, a stand-in engine whose steps run for minutes."""
+    spec = importlib.util.spec_from_file_location(
+        "sleepy_engine", ROOT / "tests" / "engine" / "sleepy_engine.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def start_sleepy_checkengine(tmp_path, plugins, engine_python, **popen):
+    """``qgis_process run soilp:checkengine`` on the sleepy stand-in engine; returns the module,
+    the running qgis_process and the pids of the engine and its two workers once they run."""
+    sleepy = load_sleepy_engine()
+    python = sleepy.write_sleepy_engine(tmp_path / "engine", engine_python)
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    profile = tmp_path / "profile"
+    assert run_qgis_process(["plugins", "enable", "soilp"], profile, plugins).returncode == 0
+    env = dict(os.environ, QGIS_CUSTOM_CONFIG_PATH=str(profile), QGIS_PLUGINPATH=str(plugins),
+               QT_QPA_PLATFORM="offscreen", SOILP_PYTHON=python, SLEEPY_PID_DIR=str(pid_dir))
+    run = subprocess.Popen([qgis_process_command(), "run", "soilp:checkengine"], env=env, **popen)
+    try:
+        return sleepy, run, sleepy.engine_processes(pid_dir)
+    except BaseException:
+        run.kill()
+        raise
+
+
+def test_ctrl_c_stops_a_quiet_run_and_its_engine(tmp_path, plugin_parent, engine_python):
+    """Ctrl+C (SIGINT to qgis_process's process group, as a terminal sends it) during a step that
+    reports no progress for minutes: qgis_process exits within 5 s (the runner's progress
+    heartbeat lets it see the signal), and no engine process remains."""
+    sleepy, run, pids = start_sleepy_checkengine(
+        tmp_path, plugin_parent, engine_python, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        time.sleep(3.0)  # well into the quiet part
+        interrupted = time.monotonic()
+        os.killpg(run.pid, signal.SIGINT)
+        output, _ = run.communicate(timeout=60)
+        stopped_after = time.monotonic() - interrupted
+        assert run.returncode != 0
+        assert "cancelled by the user" in output
+        assert stopped_after < 5.0, f"qgis_process took {stopped_after:.1f} s to stop"
+        assert sleepy.survivors(pids, within=10.0) == []
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+
+
+def test_killed_qgis_process_takes_its_engine_along(tmp_path, plugin_parent, engine_python):
+    """SIGTERM to qgis_process (a closed terminal, a killed job) during a run: within 10 s no
+    engine process or worker remains."""
+    sleepy, run, pids = start_sleepy_checkengine(
+        tmp_path, plugin_parent, engine_python, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        run.send_signal(signal.SIGTERM)
+        run.wait(30)
+        assert sleepy.survivors(pids, within=10.0) == []
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
