@@ -25,7 +25,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import BinaryIO, Callable, Optional
+from typing import Callable, Optional
 
 ENV_FLAG = "SOILP_LIFELINE"
 ENV_PARENT = "SOILP_PARENT_PID"
@@ -75,13 +75,17 @@ def set_parent_death_signal(signum: int = signal.SIGTERM) -> bool:
     return libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
 
 
-def watch_pipe(stream: BinaryIO, on_eof: Callable[[], None]) -> threading.Thread:
-    """Read ``stream`` to its end in a daemon thread, then call ``on_eof``."""
+def watch_pipe(fd: int, on_eof: Callable[[], None]) -> threading.Thread:
+    """Read file descriptor ``fd`` to its end in a daemon thread, then call ``on_eof``.
+
+    Reads the raw descriptor (``os.read``), not ``sys.stdin``: a daemon thread blocked inside
+    the buffered ``sys.stdin`` holds its lock, and Python aborts at exit when it cannot take it.
+    """
     def watch() -> None:
         try:
-            while stream.read(4096):
+            while os.read(fd, 4096):
                 pass
-        except (OSError, ValueError):
+        except OSError:
             pass
         on_eof()
 
@@ -101,6 +105,5 @@ def arm_from_environment(environ: Optional[dict] = None) -> bool:
         parent = environ.get(ENV_PARENT, "")
         if parent.isdigit() and os.getppid() != int(parent):
             end_process_group()  # the parent died before the signal was armed
-    if sys.stdin is not None and hasattr(sys.stdin, "buffer"):
-        watch_pipe(sys.stdin.buffer, end_process_group)
+    watch_pipe(0, end_process_group)
     return True

@@ -68,13 +68,33 @@ def test_engine_started_by_hand_is_not_armed(monkeypatch):
 def test_pipe_watcher_calls_back_when_the_writer_closes():
     read_end, write_end = os.pipe()
     ended = threading.Event()
-    with os.fdopen(read_end, "rb") as stream:
-        thread = lifeline.watch_pipe(stream, ended.set)
+    try:
+        thread = lifeline.watch_pipe(read_end, ended.set)
         time.sleep(0.2)
         assert not ended.is_set()
         os.close(write_end)
         assert ended.wait(5.0)
         thread.join(5.0)
+    finally:
+        os.close(read_end)
+
+
+def test_armed_engine_exits_cleanly_after_its_step():
+    """The watcher thread, still blocked on the open pipe when the step ends, must not stop the
+    interpreter from exiting normally (a thread blocked in the buffered sys.stdin did: SIGABRT)."""
+    engine = subprocess.Popen(
+        [sys.executable, "-m", "soilp_qgis", "check"], cwd=ROOT, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env=dict(os.environ, SOILP_LIFELINE="1", PYTHONPATH=str(ROOT)))
+    try:  # stdin stays open (as the plugin keeps it) until the engine has exited
+        code = engine.wait(120)
+        stderr = engine.stderr.read()
+    finally:
+        engine.stdin.close()
+        engine.stdout.close()
+        engine.stderr.close()
+    assert code == 0, stderr[-2000:]
+    assert "Fatal Python error" not in stderr
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux-only")
