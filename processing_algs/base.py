@@ -9,6 +9,8 @@ failure into one clear ``QgsProcessingException``, and load the outputs with the
 
 from __future__ import annotations
 
+import configparser
+import functools
 import html
 import os
 import re
@@ -127,6 +129,22 @@ def layer_problem(algorithm: QgsProcessingAlgorithm, parameters, context) -> Opt
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def plugin_metadata() -> dict[str, str]:
+    """``metadata.txt``'s ``[general]`` entries (version, repository, ...)."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.read(engine.PLUGIN_DIR / "metadata.txt", encoding="utf-8")
+    return dict(parser["general"]) if parser.has_section("general") else {}
+
+
+def help_url(algorithm_id: str) -> str:
+    """The algorithm's page in the repository: ``docs/algorithms/<algorithm_id>.md``."""
+    repository = plugin_metadata().get("repository", "").rstrip("/")
+    if not repository:
+        return ""
+    return f"{repository}/blob/main/docs/algorithms/{algorithm_id}.md"
+
+
 def setting_value(name: str) -> Optional[str]:
     """A soilp Processing setting, or None where Processing's settings are not available."""
     try:
@@ -185,6 +203,10 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
     STEP = ""
     #: what the algorithm does, for the help panel (plain text or simple HTML)
     HELP = ""
+    #: one line under the algorithm's name in the toolbox (and searched by it)
+    SHORT_DESCRIPTION = ""
+    #: words the toolbox search finds the algorithm by (e.g. "kendall", "tail dependence")
+    TAGS: list[str] = []
     ICON = "soilp.svg"
 
     # ----------------------------------------------------------------- identity
@@ -211,6 +233,21 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
 
     def tr(self, text):
         return QCoreApplication.translate("soilp", text)
+
+    def shortDescription(self):  # noqa: N802
+        return self.tr(self.SHORT_DESCRIPTION) if self.SHORT_DESCRIPTION else ""
+
+    def tags(self):
+        return [self.tr(tag) for tag in self.TAGS]
+
+    def helpUrl(self):  # noqa: N802
+        return help_url(self.ALGORITHM_ID)
+
+    def layer_name(self, name: str) -> str:
+        """A loaded output's name in the project: the algorithm's name, then the output's, so
+        that outputs of different algorithms ("Status per cell") stay apart."""
+        prefix = f"{self.displayName()}: "
+        return name if name.startswith(prefix) else prefix + name
 
     def shortHelpString(self):  # noqa: N802
         parts = [self.HELP.strip()]
@@ -330,10 +367,22 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
                                          f"{result[1]}")
         return target
 
+    def engine_python(self, parameters, context) -> tuple[str, str]:
+        """The interpreter this run uses and where it came from."""
+        return engine.find_engine_python(setting_value(engine.SETTING_NAME))
+
+    def engine_failed(self, python: str, exc: engine.EngineError) -> QgsProcessingException:
+        """The one-line exception for a failed engine run."""
+        if isinstance(exc, engine.EngineCancelled):
+            return QgsProcessingException(f"{self.displayName()}: {exc}")
+        if isinstance(exc, engine.EngineNotFound):
+            return QgsProcessingException(str(exc))
+        return QgsProcessingException(f"{self.displayName()} failed: {exc}")
+
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         values = self.engine_parameters(parameters, context, feedback)
         try:
-            python, source = engine.find_engine_python(setting_value(engine.SETTING_NAME))
+            python, source = self.engine_python(parameters, context)
         except engine.EngineError as exc:
             raise QgsProcessingException(str(exc)) from None
         feedback.pushDebugInfo(f"soilp engine: {python} (from {source})")
@@ -349,12 +398,8 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
         try:
             run = engine.run_step(python, self.STEP, values, params_file, callbacks,
                                   dask_scheduler=setting_value(engine.DASK_SETTING_NAME))
-        except engine.EngineCancelled as exc:
-            raise QgsProcessingException(f"{self.displayName()}: {exc}") from None
-        except engine.EngineNotFound as exc:
-            raise QgsProcessingException(str(exc)) from None
         except engine.EngineError as exc:
-            raise QgsProcessingException(f"{self.displayName()} failed: {exc}") from None
+            raise self.engine_failed(python, exc) from None
 
         results = self.collect_results(values, run.results)
         self.load_outputs(values, run, context)
@@ -373,17 +418,20 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
 
     def load_outputs(self, values: dict[str, Any], run: engine.EngineRun,
                      context: QgsProcessingContext) -> None:
-        """Give every loaded output its sidecar style; load extra layers the engine asked for."""
+        """Name every loaded output after the algorithm and the output, give it its sidecar
+        style; load extra layers the engine asked for."""
         for definition in self.destinationParameterDefinitions():
             path = values.get(definition.name().lower())
             if path and context.willLoadLayerOnCompletion(path):
-                self._attach_style(context.layerToLoadOnCompletionDetails(path), path)
+                details = context.layerToLoadOnCompletionDetails(path)
+                details.name = self.layer_name(definition.description())
+                self._attach_style(details, path)
         for layer in run.layers:
             path = layer["path"]
             if not os.path.exists(path.split("|")[0]):
                 continue
-            details = QgsProcessingContext.LayerDetails(layer["name"], context.project(),
-                                                        layer["name"])
+            name = self.layer_name(layer["name"])
+            details = QgsProcessingContext.LayerDetails(name, context.project(), name)
             context.addLayerToLoadOnCompletion(path, details)
             self._attach_style(context.layerToLoadOnCompletionDetails(path), path)
 

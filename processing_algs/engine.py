@@ -32,6 +32,9 @@ DASK_SETTING_NAME = "SOILP_DASK_SCHEDULER"
 HEARTBEAT_SECONDS = 0.5
 #: the smallest change QgsFeedback passes on as progressChanged (it compares int(percent * 10))
 HEARTBEAT_STEP = 0.15
+#: file filter for interpreter parameters: QGIS's default "All files (*.*)" refuses names without
+#: an extension, such as .venv/bin/python
+INTERPRETER_FILTER = "All files (*)"
 _MISSING_MODULE = re.compile(r"(?:ModuleNotFoundError|ImportError): No module named '?([\w.]+)")
 
 
@@ -76,13 +79,15 @@ def default_engine_python() -> Path:
     return PLUGIN_DIR / ".venv" / "bin" / "python"
 
 
-def find_engine_python(setting_value: Optional[str] = None) -> tuple[str, str]:
+def find_engine_python(setting_value: Optional[str] = None,
+                       source: str = "the Processing setting 'Engine Python'") -> tuple[str, str]:
     """The engine interpreter and where it came from (setting, environment, plugin default).
 
-    Order: the Processing setting, else ``SOILP_PYTHON``, else ``<plugin>/.venv``. Raises
-    ``EngineNotFound`` naming the place that was tried and how to install the engine.
+    Order: ``setting_value`` (the Processing setting, or what ``source`` names), else
+    ``SOILP_PYTHON``, else ``<plugin>/.venv``. Raises ``EngineNotFound`` naming the place that
+    was tried and how to install the engine.
     """
-    for value, source in ((setting_value, "the Processing setting 'Engine Python'"),
+    for value, source in ((setting_value, source),
                           (os.environ.get(ENV_VARIABLE), f"the {ENV_VARIABLE} variable")):
         if value and value.strip():
             path = value.strip()
@@ -97,15 +102,22 @@ def find_engine_python(setting_value: Optional[str] = None) -> tuple[str, str]:
     return str(path), "the plugin's own environment"
 
 
-def engine_environment(dask_scheduler: Optional[str] = None) -> dict[str, str]:
-    """Environment of the engine process: the plugin folder on PYTHONPATH, QGIS's own
-    Python and GDAL/PROJ variables removed so the engine's libraries use their own data."""
+def python_environment() -> dict[str, str]:
+    """Environment for another Python than QGIS's: QGIS's own Python and GDAL/PROJ variables
+    removed, so that interpreter and its libraries use their own."""
     env = {key: value for key, value in os.environ.items()
            if key not in ("PYTHONHOME", "PYTHONPATH", "GDAL_DATA", "PROJ_LIB", "PROJ_DATA",
                           "GDAL_DRIVER_PATH", "QGIS_PREFIX_PATH")}
-    env["PYTHONPATH"] = str(PLUGIN_DIR)
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
+    return env
+
+
+def engine_environment(dask_scheduler: Optional[str] = None) -> dict[str, str]:
+    """Environment of the engine process: ``python_environment`` with the plugin folder on
+    PYTHONPATH and the lifeline asked for."""
+    env = python_environment()
+    env["PYTHONPATH"] = str(PLUGIN_DIR)
     env.setdefault("MPLBACKEND", "Agg")
     env["SOILP_LIFELINE"] = "1"  # soilp_qgis.lifeline: end with this process (stdin pipe, pdeathsig)
     env["SOILP_PARENT_PID"] = str(os.getpid())
@@ -225,6 +237,51 @@ class _Heartbeat:
             self._report(self.percent + HEARTBEAT_STEP)
 
 
+def _pump(process: subprocess.Popen, handle_line: Callable[[str], None],
+          callbacks: EngineCallbacks, heartbeat: "_Heartbeat") -> int:
+    """Hand each output line of ``process`` to ``handle_line`` until it ends; end its process
+    group and raise ``EngineCancelled`` when ``callbacks.is_cancelled()`` turns true. Returns
+    the exit code."""
+    lines: "queue.Queue[Optional[str]]" = queue.Queue()
+    reader = threading.Thread(target=_reader, args=(process.stdout, lines), daemon=True)
+    reader.start()
+    try:
+        while True:
+            if callbacks.is_cancelled():
+                terminate_process_group(process)
+                raise EngineCancelled("cancelled by the user; the engine was stopped")
+            try:
+                line = lines.get(timeout=0.1)
+            except queue.Empty:
+                heartbeat.beat()
+                continue
+            if line is None:
+                return process.wait()
+            handle_line(line)
+    finally:
+        if process.poll() is None:
+            terminate_process_group(process)
+        for stream in (process.stdout, process.stdin):
+            if stream:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+
+
+def run_command(command: list[str], env: dict[str, str], callbacks: EngineCallbacks,
+                on_line: Callable[[str], None],
+                heartbeat_seconds: Optional[float] = HEARTBEAT_SECONDS) -> int:
+    """Run a helper program (e.g. pip) in its own process group, each output line to
+    ``on_line``; cancel ends the group (``EngineCancelled``). Returns the exit code; raises
+    ``EngineError`` when it cannot be started."""
+    try:
+        process = _start(command, env)
+    except OSError as exc:
+        raise EngineError(f"could not start {command[0]} ({exc})") from exc
+    return _pump(process, on_line, callbacks, _Heartbeat(callbacks.progress, heartbeat_seconds))
+
+
 def run_step(python: str, step: str, params: dict[str, Any], params_file: str,
              callbacks: EngineCallbacks, dask_scheduler: Optional[str] = None,
              heartbeat_seconds: Optional[float] = HEARTBEAT_SECONDS) -> EngineRun:
@@ -247,66 +304,43 @@ def run_step(python: str, step: str, params: dict[str, Any], params_file: str,
                              f"{install_hint()}") from exc
 
     run = EngineRun()
-    lines: "queue.Queue[Optional[str]]" = queue.Queue()
-    reader = threading.Thread(target=_reader, args=(process.stdout, lines), daemon=True)
-    reader.start()
     heartbeat = _Heartbeat(callbacks.progress, heartbeat_seconds)
-    error: Optional[str] = None
-    saw_protocol = False
-    finished = False
-    try:
-        while not finished:
-            if callbacks.is_cancelled():
-                terminate_process_group(process)
-                raise EngineCancelled("cancelled by the user; the engine was stopped")
-            try:
-                line = lines.get(timeout=0.1)
-            except queue.Empty:
-                heartbeat.beat()
-                continue
-            if line is None:
-                finished = True
-                continue
-            if not line.startswith(PROTOCOL_PREFIX):
-                run.log.append(line)
-                callbacks.console(line)
-                continue
+    state: dict[str, Any] = {"error": None, "saw_protocol": False}
+
+    def handle(line: str) -> None:
+        message = None
+        if line.startswith(PROTOCOL_PREFIX):
             try:
                 message = json.loads(line[len(PROTOCOL_PREFIX):])
             except ValueError:
-                run.log.append(line)
-                callbacks.console(line)
-                continue
-            saw_protocol = True
-            if "progress" in message:
-                heartbeat.progress(float(message["progress"]))
-            elif "info" in message:
-                callbacks.info(message["info"])
-            elif "warning" in message:
-                callbacks.warning(message["warning"])
-            elif "load" in message:
-                run.layers.append(message["load"])
-            elif "result" in message:
-                run.results = message["result"]
-            elif "error" in message:
-                error = message["error"]
-        run.returncode = process.wait()
-    finally:
-        if process.poll() is None:
-            terminate_process_group(process)
-        for stream in (process.stdout, process.stdin):
-            if stream:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
+                message = None
+        if not isinstance(message, dict):
+            run.log.append(line)
+            callbacks.console(line)
+            return
+        state["saw_protocol"] = True
+        if "progress" in message:
+            heartbeat.progress(float(message["progress"]))
+        elif "info" in message:
+            callbacks.info(message["info"])
+        elif "warning" in message:
+            callbacks.warning(message["warning"])
+        elif "load" in message:
+            run.layers.append(message["load"])
+        elif "result" in message:
+            run.results = message["result"]
+        elif "error" in message:
+            state["error"] = message["error"]
+
+    run.returncode = _pump(process, handle, callbacks, heartbeat)
     tail = next((line for line in reversed(run.log) if line.strip()), "")
+    error = state["error"]
     if error is not None:
         if _MISSING_MODULE.search(error):
             raise EngineBroken(broken_engine_message(python, error))
         raise EngineError(error)
     if run.returncode != 0:
-        if not saw_protocol:
+        if not state["saw_protocol"]:
             raise EngineBroken(broken_engine_message(python, tail or f"exit code {run.returncode}"))
         raise EngineError(f"the engine stopped unexpectedly (exit code {run.returncode})"
                           + (f": {tail}" if tail else ""))

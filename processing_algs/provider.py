@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from qgis.core import (
@@ -11,7 +12,7 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QIcon
 
 from . import engine
-from .base import layer_problem
+from .base import layer_problem, plugin_metadata
 from .aggregate_time import AggregateTimeAlgorithm
 from .align_grid import AlignGridAlgorithm
 from .bayesian_drivers import BayesianDriversAlgorithm
@@ -19,6 +20,7 @@ from .check_engine import CheckEngineAlgorithm
 from .copula_dependence import CopulaDependenceAlgorithm
 from .synthetic_world import SyntheticWorldAlgorithm
 from .ecoregion_series import EcoregionSeriesAlgorithm
+from .install_engine import InstallEngineAlgorithm
 from .lagged_dependence import LaggedDependenceAlgorithm
 from .rasterize_ecoregions import RasterizeEcoregionsAlgorithm
 from .report import ReportAlgorithm
@@ -28,6 +30,7 @@ MODELS_DIR = engine.PLUGIN_DIR / "resources" / "models"
 ICON_PATH = engine.PLUGIN_DIR / "resources" / "icons" / "soilp.svg"
 
 ALGORITHMS = [
+    InstallEngineAlgorithm,
     CheckEngineAlgorithm,
     SyntheticWorldAlgorithm,
     AggregateTimeAlgorithm,
@@ -40,6 +43,13 @@ ALGORITHMS = [
     BayesianDriversAlgorithm,
     ReportAlgorithm,
 ]
+
+
+def engine_source_version() -> str:
+    """``soilp_qgis.__version__`` as written in the engine sources beside the plugin."""
+    text = (engine.PLUGIN_DIR / "soilp_qgis" / "__init__.py").read_text(encoding="utf-8")
+    match = re.search(r'^__version__\s*=\s*["\']([^"\']+)["\']', text, re.M)
+    return match.group(1) if match else "?"
 
 
 class ShippedModel(QgsProcessingModelAlgorithm):
@@ -89,6 +99,10 @@ class SoilpProvider(QgsProcessingProvider):
 
     def svgIconPath(self):  # noqa: N802
         return str(ICON_PATH)
+
+    def versionInfo(self):  # noqa: N802
+        """The plugin's version and that of the engine sources it ships (no engine is started)."""
+        return f"{plugin_metadata().get('version', '?')} (engine {engine_source_version()})"
 
     def load(self):
         """Register the provider's settings (Processing › Options › Providers)."""

@@ -57,7 +57,7 @@ def test_wrong_engine_path_says_where_it_looked_and_how_to_install(soilp_provide
         processing.run("soilp:checkengine", {})
     message = str(raised.value)
     assert "'/nonexistent/python' from the SOILP_PYTHON variable does not exist" in message
-    assert "make env" in message and "\n" not in message
+    assert "soilp:installengine" in message and "\n" not in message
 
 
 def test_broken_engine_gives_one_clear_line(soilp_provider, monkeypatch, tmp_path):
@@ -70,5 +70,5 @@ def test_broken_engine_gives_one_clear_line(soilp_provider, monkeypatch, tmp_pat
     with pytest.raises(QgsProcessingException) as raised:
         processing.run("soilp:checkengine", {})
     message = str(raised.value)
-    assert "is broken" in message and "No module named 'numpy'" in message
-    assert "make env" in message
+    assert "lacks the library 'numpy'" in message
+    assert "soilp:installengine" in message and "\n" not in message
