@@ -79,6 +79,15 @@ def described(definition: QgsProcessingParameterDefinition, help_text: str,
     return definition
 
 
+def engine_choice(definition: QgsProcessingParameterEnum, value, index: int) -> str:
+    """The engine value for an enum parameter's ``value``: the option it names (parameters made
+    by ``parameters.choice`` accept names headless), else the one QGIS resolved to ``index``."""
+    values = list(definition.metadata().get(VALUES_KEY) or definition.options())
+    index_of_name = getattr(definition, "index_of_name", None)
+    named = index_of_name(value) if index_of_name else None
+    return values[index if named is None else named]
+
+
 def missing_field(algorithm: QgsProcessingAlgorithm, definition: QgsProcessingParameterField,
                   parameters, context) -> Optional[str]:
     """A field parameter naming a field its parent layer does not have (QGIS does not check)."""
@@ -161,8 +170,16 @@ def sidecar_style(path: str) -> Optional[str]:
     return str(candidate) if candidate.is_file() else None
 
 
+def sidecar_legend(path: str) -> Optional[str]:
+    """The legend picture beside an output raster (``<name>_legend.png``), if the engine wrote
+    one (e.g. the ternary triangle of a ridge composite)."""
+    candidate = Path(path).with_name(Path(path).stem + "_legend.png")
+    return str(candidate) if candidate.is_file() else None
+
+
 class SidecarStylePostProcessor(QgsProcessingLayerPostProcessorInterface):
-    """Applies the engine's sidecar ``.qml`` to an output layer once Processing has loaded it."""
+    """Applies the engine's sidecar ``.qml`` to an output layer once Processing has loaded it,
+    and its legend picture, if any, as the layer's legend (Layers panel, print layouts)."""
 
     def __init__(self, qml_path: str):
         super().__init__()
@@ -174,6 +191,9 @@ class SidecarStylePostProcessor(QgsProcessingLayerPostProcessorInterface):
         message, ok = layer.loadNamedStyle(self.qml_path)
         if not ok:
             feedback.reportError(f"Could not apply the style {self.qml_path}: {message}")
+        legend = sidecar_legend(self.qml_path)
+        if legend:
+            layer.setLegendPlaceholderImage(legend)
         layer.triggerRepaint()
 
 
@@ -331,9 +351,8 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
                 return engine_source_of_layer(layer)
             return self._vector_layer_path(layer, context, feedback)
         if isinstance(definition, QgsProcessingParameterEnum):
-            index = self.parameterAsEnum(parameters, name, context)
-            engine_values = definition.metadata().get(VALUES_KEY) or definition.options()
-            return engine_values[index]
+            return engine_choice(definition, parameters.get(name),
+                                 self.parameterAsEnum(parameters, name, context))
         if isinstance(definition, QgsProcessingParameterBoolean):
             return self.parameterAsBool(parameters, name, context)
         if isinstance(definition, QgsProcessingParameterNumber):

@@ -62,7 +62,8 @@ FLAG_HIDDEN = _member("ProcessingParameterFlag", "Hidden",
 FLAG_OPTIONAL = _member("ProcessingParameterFlag", "Optional",
                         QgsProcessingParameterDefinition.Flag, "FlagOptional")
 
-# File parameter behaviour (QgsProcessingParameterFile.Behavior → Qgis.ProcessingFileParameterBehavior)
+# File parameter behaviour (QgsProcessingParameterFile.Behavior →
+# Qgis.ProcessingFileParameterBehavior)
 FILE_BEHAVIOR_FILE = _member("ProcessingFileParameterBehavior", "File",
                              QgsProcessingParameterFile.Behavior, "File")
 FILE_BEHAVIOR_FOLDER = _member("ProcessingFileParameterBehavior", "Folder",

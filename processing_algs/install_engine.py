@@ -29,9 +29,9 @@ from .base import SoilpAlgorithm, described
 REQUIREMENTS = engine.PLUGIN_DIR / "soilp_qgis" / "requirements.txt"
 MINIMUM_PYTHON = (3, 10)
 #: prints the version when this interpreter can make a virtual environment with pip in it
-_CAN_MAKE_VENV = ("import sys, venv, ensurepip; "
-                  f"assert sys.version_info >= {MINIMUM_PYTHON!r}, 'Python ' + sys.version.split()[0]; "
-                  "print(sys.version.split()[0])")
+_CAN_MAKE_VENV = ("import sys, venv, ensurepip; version = sys.version.split()[0]; "
+                  f"assert sys.version_info >= {MINIMUM_PYTHON!r}, 'Python ' + version; "
+                  "print(version)")
 STEPS = 4
 
 

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from qgis.core import (
+    QgsApplication,
     QgsProcessingModelAlgorithm,
     QgsProcessingProvider,
 )
@@ -106,6 +107,7 @@ class SoilpProvider(QgsProcessingProvider):
 
     def load(self):
         """Register the provider's settings (Processing › Options › Providers)."""
+        QgsApplication.processingRegistry().providerAdded.connect(self._registered)
         try:
             from processing.core.ProcessingConfig import ProcessingConfig, Setting
         except ImportError:  # pragma: no cover - Processing plugin absent
@@ -121,6 +123,15 @@ class SoilpProvider(QgsProcessingProvider):
         ProcessingConfig.readSettings()
         self.refreshAlgorithms()
         return True
+
+    def _registered(self, provider_id: str) -> None:
+        """Once this provider is in the registry, load the shipped models again: during
+        ``load()`` their soilp steps could not be resolved yet (the models' children had no
+        algorithm, and validate() reported every step as not available)."""
+        if provider_id != self.id():
+            return
+        QgsApplication.processingRegistry().providerAdded.disconnect(self._registered)
+        self.refreshAlgorithms()
 
     def unload(self):
         try:

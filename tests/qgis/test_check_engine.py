@@ -22,8 +22,9 @@ def bare_python(folder: Path) -> str:
 
 
 def site_packages(python: str) -> Path:
-    out = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
     return Path(out)
 
 

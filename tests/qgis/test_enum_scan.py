@@ -75,9 +75,9 @@ def unscoped_enum_accesses(source: str, filename: str = "<source>") -> list[str]
         if parent is _UNRESOLVED or value is _UNRESOLVED or not is_enum_member(value):
             continue
         if parent is not type(value):
-            problems.append(f"{filename}:{node.lineno}: {ast.unparse(node)} "
-                            f"(use {ast.unparse(node.value)}.{type(value).__name__}.{node.attr}, or the "
-                            f"processing_algs.compat name where QGIS moved the enum)")
+            scoped = f"{ast.unparse(node.value)}.{type(value).__name__}.{node.attr}"
+            problems.append(f"{filename}:{node.lineno}: {ast.unparse(node)} (use {scoped}, or "
+                            f"the processing_algs.compat name where QGIS moved the enum)")
     return problems
 
 

@@ -14,26 +14,9 @@ import venv
 from pathlib import Path
 
 import pytest
-from qgis.core import QgsProcessingException, QgsProcessingFeedback, QgsSettings
+from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
-from conftest import ROOT
-
-SETTING_KEY = "Processing/Configuration/SOILP_PYTHON"
-
-
-@pytest.fixture
-def engine_setting_restored():
-    """The test may store a new Engine Python; put the old one back afterwards."""
-    from processing.core.ProcessingConfig import ProcessingConfig
-
-    before = ProcessingConfig.getSetting("SOILP_PYTHON")
-    stored_before = QgsSettings().value(SETTING_KEY)
-    yield
-    ProcessingConfig.setSettingValue("SOILP_PYTHON", before or "")
-    if stored_before is None:
-        QgsSettings().remove(SETTING_KEY)
-    else:
-        QgsSettings().setValue(SETTING_KEY, stored_before)
+from conftest import ROOT, json_results, qgis_process_command, run_qgis_process
 
 
 def processes_mentioning(text: str) -> list[str]:
@@ -52,32 +35,36 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
-def test_install_into_a_new_folder_then_check_engine_passes(soilp_provider, tmp_path,
-                                                            engine_setting_restored):
-    """SLOW (minutes): the real pip install of soilp_qgis/requirements.txt."""
-    import processing
-    from processing.core.ProcessingConfig import ProcessingConfig
-
+def test_install_into_a_new_folder_then_check_engine_passes(tmp_path, plugin_parent):
+    """SLOW (minutes): the real pip install of soilp_qgis/requirements.txt, headless, in a
+    throwaway profile (the Engine Python setting it stores must not reach other tests)."""
     folder = tmp_path / "engine env"
-    progress = []
-    feedback = QgsProcessingFeedback()
-    feedback.progressChanged.connect(progress.append)
-    result = processing.run("soilp:installengine", {"FOLDER": str(folder)}, feedback=feedback)
+    profile = tmp_path / "profile"
+    env = {name: value for name, value in os.environ.items() if name != "SOILP_PYTHON"}
+    assert run_qgis_process(["plugins", "enable", "soilp"], profile, plugin_parent).returncode == 0
+    installed = run_qgis_process(["--json", "run", "soilp:installengine", "--",
+                                  f"FOLDER={folder}"], profile, plugin_parent, timeout=1800)
+    assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
     python = str(folder / "bin" / "python")
-    assert result["PYTHON"] == python
-    assert ProcessingConfig.getSetting("SOILP_PYTHON") == python
-    assert QgsSettings().value(SETTING_KEY) == python
-    assert max(progress) == 100 and len(progress) > 10
+    assert json_results(installed)["results"]["PYTHON"] == python
     # the environment holds exactly the pinned versions (pip's own view of it)
     frozen = set(subprocess.run([python, "-m", "pip", "freeze"], capture_output=True, text=True,
                                 check=True).stdout.lower().split())
     pinned = (ROOT / "soilp_qgis" / "requirements.txt").read_text().lower().split()
     assert [line for line in pinned if line not in frozen] == []
-    checked = processing.run("soilp:checkengine", {"PYTHON": python})
-    assert checked["PYTHON"] == python
-    # a second run updates the environment in place (nothing to install, still checked)
-    again = processing.run("soilp:installengine", {"FOLDER": str(folder)})
-    assert again["VERSIONS"] == checked["VERSIONS"]
+    # the setting was stored: Check engine without SOILP_PYTHON and without PYTHON uses it
+    checked = subprocess.run(
+        [qgis_process_command(), "--json", "run", "soilp:checkengine"], capture_output=True,
+        text=True, timeout=600, env=dict(env, QGIS_CUSTOM_CONFIG_PATH=str(profile),
+                                         QGIS_PLUGINPATH=str(plugin_parent),
+                                         QT_QPA_PLATFORM="offscreen"))
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+    assert json_results(checked)["results"]["PYTHON"] == python
+    # a second run updates the environment in place
+    again = run_qgis_process(["--json", "run", "soilp:installengine", "--", f"FOLDER={folder}"],
+                             profile, plugin_parent, timeout=1800)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "updating the existing environment" in again.stdout
 
 
 def test_python_without_venv_is_refused_at_step_one(soilp_provider, tmp_path):

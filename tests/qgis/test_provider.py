@@ -7,7 +7,17 @@ import stat
 from pathlib import Path
 
 import pytest
-from qgis.core import QgsApplication, QgsProcessingException
+from qgis.core import (
+    QgsApplication,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingModelAlgorithm,
+    QgsProcessingModelChildAlgorithm,
+    QgsProcessingModelChildParameterSource,
+    QgsProcessingModelOutput,
+    QgsProcessingModelParameter,
+    QgsProcessingParameterRasterLayer,
+)
 
 from conftest import ROOT
 
@@ -72,3 +82,87 @@ def test_broken_engine_gives_one_clear_line(soilp_provider, monkeypatch, tmp_pat
     message = str(raised.value)
     assert "lacks the library 'numpy'" in message
     assert "soilp:installengine" in message and "\n" not in message
+
+
+def test_enum_options_by_name_index_or_label(soilp_provider):
+    registry = QgsApplication.processingRegistry()
+    statistic = registry.algorithmById("soilp:aggregatetime").parameterDefinition("STATISTIC")
+    for value in ("wet_day_count", "Wet-day count", "WET_DAY_COUNT", 2, "2"):
+        assert statistic.checkValueIsAcceptable(value), value
+    for value in ("wet_days", 17, ""):
+        assert not statistic.checkValueIsAcceptable(value), value
+    assert statistic.valueAsPythonString("wet_day_count", QgsProcessingContext()) == \
+        "'wet_day_count'"
+    copy = statistic.clone()
+    assert copy.checkValueIsAcceptable("sum") and copy.options() == statistic.options()
+    assert "wet_day_count" in statistic.help()
+
+
+def test_option_names_survive_a_model_file_round_trip(soilp_provider, tmp_path):
+    """A model whose step gives STATISTIC by name, saved and loaded again: valid, and it runs
+    with the named option (the wet-day count, checked against the values)."""
+    import numpy as np
+    import processing
+
+    from conftest import daily_dates, read_with_gdal, write_daily_stack_with_gdal
+
+    model = QgsProcessingModelAlgorithm("Wet days", "tests")
+    model.addModelParameter(QgsProcessingParameterRasterLayer("STACK", "Daily stack"),
+                            QgsProcessingModelParameter("STACK"))
+    child = QgsProcessingModelChildAlgorithm("soilp:aggregatetime")
+    child.setChildId("aggregate")
+    child.addParameterSources("INPUT", [QgsProcessingModelChildParameterSource.fromModelParameter(
+        "STACK")])
+    for name, value in (("SCALE", "monthly"), ("STATISTIC", "wet_day_count"),
+                        ("WET_DAY_THRESHOLD", 1.0), ("MIN_COVERAGE", 0.9), ("PROCESSES", 1)):
+        child.addParameterSources(name, [QgsProcessingModelChildParameterSource.fromStaticValue(
+            value)])
+    output = QgsProcessingModelOutput("WET_DAYS")
+    output.setChildOutputName("OUTPUT")
+    child.setModelOutputs({"WET_DAYS": output})
+    model.addChildAlgorithm(child)
+    path = tmp_path / "wet_days.model3"
+    assert model.toFile(str(path))
+
+    loaded = QgsProcessingModelAlgorithm()
+    assert loaded.fromFile(str(path))
+    assert loaded.childAlgorithm("aggregate").parameterSources()["STATISTIC"][0].staticValue() \
+        == "wet_day_count"
+    valid, errors = loaded.validate()
+    assert valid, errors
+
+    rng = np.random.default_rng(4)
+    values = rng.gamma(0.8, 3.0, size=(31, 2, 2)) * (rng.random((31, 2, 2)) > 0.4)
+    stack = write_daily_stack_with_gdal(tmp_path / "daily.tif", values,
+                                        daily_dates("2003-03-01", 31))
+    result = processing.run(loaded, {"STACK": str(stack),
+                                     "aggregate:WET_DAYS": str(tmp_path / "wet.tif")})
+    np.testing.assert_array_equal(read_with_gdal(result["aggregate:WET_DAYS"]),
+                                  (values >= 1.0).sum(axis=0))
+
+
+def test_shipped_model_steps_resolve_once_the_provider_is_registered(soilp_provider):
+    """The shipped models are built while the provider loads, before it is in the registry;
+    they are built again once it is, so none of their soilp steps is 'not available'."""
+    model = QgsApplication.processingRegistry().algorithmById("soilp:fullanalysis")
+    assert model is not None
+    children = model.childAlgorithms()
+    assert children and all(child.algorithm() is not None for child in children.values())
+    _, errors = model.validate()
+    assert not [error for error in errors if "not available" in error]
+
+
+def test_provider_version_info_and_algorithm_identity(soilp_provider):
+    version = configparser.ConfigParser()
+    version.read(ROOT / "metadata.txt", encoding="utf-8")
+    plugin_version = version["general"]["version"]
+    engine_version = (ROOT / "soilp_qgis" / "__init__.py").read_text().split(
+        '__version__ = "')[1].split('"')[0]
+    assert soilp_provider.versionInfo() == f"{plugin_version} (engine {engine_version})"
+    repository = version["general"]["repository"]
+    for alg in soilp_provider.algorithms():
+        if alg.id() == "soilp:fullanalysis":
+            continue
+        assert alg.helpUrl() == f"{repository}/blob/main/docs/algorithms/{alg.name()}.md"
+    check = QgsApplication.processingRegistry().algorithmById("soilp:checkengine")
+    assert "versions" in check.tags() and check.shortDescription()
