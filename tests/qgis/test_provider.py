@@ -11,12 +11,14 @@ from qgis.core import (
     QgsApplication,
     QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingFeedback,
     QgsProcessingModelAlgorithm,
     QgsProcessingModelChildAlgorithm,
     QgsProcessingModelChildParameterSource,
     QgsProcessingModelOutput,
     QgsProcessingModelParameter,
     QgsProcessingParameterRasterLayer,
+    QgsProject,
 )
 
 from conftest import ROOT
@@ -166,3 +168,49 @@ def test_provider_version_info_and_algorithm_identity(soilp_provider):
         assert alg.helpUrl() == f"{repository}/blob/main/docs/algorithms/{alg.name()}.md"
     check = QgsApplication.processingRegistry().algorithmById("soilp:checkengine")
     assert "versions" in check.tags() and check.shortDescription()
+
+
+class CommandRecorder(QgsProcessingFeedback):
+    def __init__(self):
+        super().__init__()
+        self.commands = []
+
+    def pushCommandInfo(self, info):  # noqa: N802 - QGIS's name
+        self.commands.append(info)
+
+
+def test_engine_command_line_is_logged_and_repeats_the_run(soilp_provider, engine_python):
+    """The logged command (pushCommandInfo) run by hand in a shell gives the same result."""
+    import json
+    import subprocess
+
+    import processing
+
+    feedback = CommandRecorder()
+    result = processing.run("soilp:checkengine", {}, feedback=feedback)
+    [command] = feedback.commands
+    assert f"{engine_python} -m soilp_qgis check --params " in command
+    by_hand = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=120)
+    assert by_hand.returncode == 0, by_hand.stderr
+    last = json.loads(by_hand.stdout.strip().splitlines()[-1].split(" ", 1)[1])
+    assert last["result"]["PYTHON"] == result["PYTHON"]
+
+
+def test_loaded_outputs_carry_the_algorithm_name(soilp_provider, tmp_path):
+    import numpy as np
+    import processing
+
+    from conftest import daily_dates, write_daily_stack_with_gdal
+
+    values = np.full((31, 1, 2), 2.0)
+    stack = write_daily_stack_with_gdal(tmp_path / "d.tif", values, daily_dates("2004-05-01", 31))
+    project = QgsProject.instance()
+    before = set(project.mapLayers())
+    processing.runAndLoadResults("soilp:aggregatetime", {
+        "INPUT": str(stack), "SCALE": "monthly", "STATISTIC": "sum",
+        "OUTPUT": "TEMPORARY_OUTPUT"})
+    added = [project.mapLayer(layer_id) for layer_id in set(project.mapLayers()) - before]
+    try:
+        assert [layer.name() for layer in added] == ["Aggregate time stack: Aggregated stack"]
+    finally:
+        project.removeMapLayers([layer.id() for layer in added])
