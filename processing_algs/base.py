@@ -58,6 +58,9 @@ _STYLE_POST_PROCESSORS: dict[str, "SidecarStylePostProcessor"] = {}
 #: parameter metadata keys: the help text, and the engine's value of each enum option
 HELP_KEY = "soilp_help"
 VALUES_KEY = "soilp_values"
+#: metadata flag of a parameter QGIS must treat as optional (e.g. a model's raster input, so the
+#: Run dialog starts empty) that a run nevertheless needs; checked before any work
+REQUIRED_KEY = "soilp_required"
 
 _NETCDF_SOURCE = re.compile(r'^NETCDF:"(?P<path>.+)":(?P<variable>[^:"]+)$')
 
@@ -124,9 +127,13 @@ def wrong_geometry(algorithm: QgsProcessingAlgorithm,
 
 
 def layer_problem(algorithm: QgsProcessingAlgorithm, parameters, context) -> Optional[str]:
-    """The first layer parameter that cannot work (a missing field, a non-polygon layer where
-    polygons are needed), checked before any work starts; None when all is well."""
+    """The first parameter that cannot work (a required one left empty, a missing field, a
+    non-polygon layer where polygons are needed), checked before any work starts; None when all
+    is well."""
     for definition in algorithm.parameterDefinitions():
+        if definition.metadata().get(REQUIRED_KEY) and parameters.get(definition.name()) in (
+                None, ""):
+            return f"{definition.name()} ({definition.description()}) is required"
         if isinstance(definition, QgsProcessingParameterField):
             problem = missing_field(algorithm, definition, parameters, context)
         elif isinstance(definition, QgsProcessingParameterFeatureSource):

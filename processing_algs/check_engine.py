@@ -26,12 +26,12 @@ class CheckEngineAlgorithm(SoilpAlgorithm):
     def define_parameters(self):
         return [described(
             QgsProcessingParameterFile(
-                "PYTHON", "Engine Python to check (empty: the engine the algorithms use)",
+                "PYTHON", "Engine Python to check",
                 behavior=compat.FILE_BEHAVIOR_FILE, fileFilter=engine.INTERPRETER_FILTER,
                 optional=True),
-            "An interpreter to check instead of the configured one (Processing › Options › "
-            "Providers › Engine Python, else SOILP_PYTHON, else the plugin's .venv), e.g. before "
-            "pointing the setting at it.")]
+            "Empty: the engine the algorithms use (Processing › Options › Providers › Engine "
+            "Python, else SOILP_PYTHON, else the plugin's .venv). Or another interpreter to check, "
+            "e.g. before pointing the setting at it.")]
 
     def define_outputs(self):
         return [

@@ -181,7 +181,7 @@ class InstallEngineAlgorithm(SoilpAlgorithm):
                 "Where the environment is made (a new or empty folder, or an earlier engine "
                 "environment, which is updated)."),
             described(QgsProcessingParameterFile(
-                "PYTHON", "Python to make it from (empty: find one)",
+                "PYTHON", "Base Python (optional)",
                 behavior=compat.FILE_BEHAVIOR_FILE, fileFilter=engine.INTERPRETER_FILTER,
                 optional=True),
                 "A Python 3.10 or later with the venv module. Empty: QGIS's own interpreter "

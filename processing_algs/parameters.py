@@ -22,9 +22,8 @@ STACK_HELP = ("A time stack: a multiband GeoTIFF whose band i is time step i (ba
               "= ISO date of the period's first day, e.g. 2000-01-01), or a NetCDF variable with "
               "CF time. Stacks used together must share CRS, grid and time steps.")
 
-SEASONS = [("all", "All time steps"), ("MAM", "MAM (March–May)"), ("JJA", "JJA (June–August)"),
-           ("SON", "SON (September–November)"),
-           ("DJF", "DJF (December–February of the next year)")]
+SEASONS = [("all", "All time steps"), ("MAM", "MAM (Mar–May)"), ("JJA", "JJA (Jun–Aug)"),
+           ("SON", "SON (Sep–Nov)"), ("DJF", "DJF (Dec–Feb)")]
 
 
 def time_stack(name: str, description: str, what: str, optional: bool = False):

@@ -214,3 +214,16 @@ def test_loaded_outputs_carry_the_algorithm_name(soilp_provider, tmp_path):
         assert [layer.name() for layer in added] == ["Aggregate time stack: Aggregated stack"]
     finally:
         project.removeMapLayers([layer.id() for layer in added])
+
+
+def test_required_metadata_is_checked_before_any_work(soilp_provider):
+    """An optional-for-QGIS parameter flagged soilp_required, left empty: one line naming it."""
+    from soilp.processing_algs.base import REQUIRED_KEY, layer_problem
+
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("soilp:aggregatetime")
+    definition = algorithm.parameterDefinition("INPUT")
+    definition.setMetadata({**definition.metadata(), REQUIRED_KEY: True})
+    context = QgsProcessingContext()
+    assert layer_problem(algorithm, {"INPUT": ""}, context) == \
+        "INPUT (Time stack) is required"
+    assert layer_problem(algorithm, {"INPUT": "/some/stack.tif"}, context) is None
