@@ -54,7 +54,8 @@ def engine_source_version() -> str:
 
 
 class ShippedModel(QgsProcessingModelAlgorithm):
-    """A model shipped in ``resources/models``: ``full_analysis.model3`` → ``soilp:fullanalysis``."""
+    """A model shipped in ``resources/models``: ``full_analysis.model3`` →
+    ``soilp:fullanalysis``."""
 
     def __init__(self, path: Path):
         super().__init__()

@@ -76,7 +76,8 @@ def test_broken_engine_gives_one_clear_line(soilp_provider, monkeypatch, tmp_pat
     import processing
 
     fake = tmp_path / "python"
-    fake.write_text("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'numpy'\" >&2\nexit 1\n")
+    fake.write_text("#!/bin/sh\n"
+                    "echo \"ModuleNotFoundError: No module named 'numpy'\" >&2\nexit 1\n")
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("SOILP_PYTHON", str(fake))
     with pytest.raises(QgsProcessingException) as raised:
