@@ -61,7 +61,7 @@ class AggregateTimeAlgorithm(SoilpAlgorithm):
                 "A day counts as wet when its precipitation is at least this value (only for "
                 "the wet-day count)."),
             described(QgsProcessingParameterNumber(
-                "MIN_COVERAGE", "Minimum coverage (share of valid steps)",
+                "MIN_COVERAGE", "Minimum coverage",
                 compat.NUMBER_DOUBLE, defaultValue=0.9, minValue=0.01,
                 maxValue=1.0),
                 "The share of a period's time steps (days in the month, months in a season…) "

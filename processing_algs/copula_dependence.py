@@ -103,9 +103,9 @@ class CopulaDependenceAlgorithm(SoilpAlgorithm):
             parameters.raster_output(
                 "OUTPUT_P_VALUE", "p-value of the sample τ", optional=True,
                 help_text="Two-sided p-value of the sample τ-b (as scipy's kendalltau)."),
-            parameters.status_output(),
+            parameters.status_output(optional=True),
             parameters.csv_output(
-                "OUTPUT_TABLE", "Dependence per ecoregion (CSV)",
+                "OUTPUT_TABLE", "Table per ecoregion (CSV)",
                 "One row per ecoregion and a row 'all': valid_cells, negative_share (0–1), "
                 "mean_tau, mean_lower_tail, mean_upper_tail, most_common_family.", optional=True),
         ]

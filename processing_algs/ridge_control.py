@@ -90,7 +90,7 @@ class RidgeControlAlgorithm(SoilpAlgorithm):
                 "OUTPUT_DOMINANT", "Dominant control",
                 "Byte: 1 volume, 2 frequency, 3 ET where that weight is above STRONG_CONTROL, "
                 "0 mixed; 255 = not fitted.", optional=True),
-            parameters.status_output(),
+            parameters.status_output(optional=True),
             parameters.csv_output(
                 "OUTPUT_TABLE", "Dominant control shares (CSV)",
                 "Share (0–1) of the fitted cells per dominant class: row 'all', and one row per "
@@ -100,5 +100,6 @@ class RidgeControlAlgorithm(SoilpAlgorithm):
                 createByDefault=False),
                 "The ternary legend triangle in the composite's colours, with the share of "
                 "cells per dominant class. Empty: written beside the composite, named after it "
-                "(ternary.tif → ternary_legend.png)."),
+                "(ternary.tif → ternary_legend.png), and shown as the composite's legend in the "
+                "Layers panel and in print layouts."),
         ]

@@ -41,8 +41,11 @@ RASTER_INPUTS = [
     ("GPP", "Gross primary production", "monthly"),
 ]
 #: model inputs that are an algorithm's own parameter under another name
-BAYES_INPUTS = [("BAYES_DATA", "DATA"), ("BAYES_MAX_CELLS", "MAX_CELLS"),
-                ("BAYES_CHAINS", "CHAINS"), ("BAYES_TUNE", "TUNE"), ("BAYES_DRAWS", "DRAWS")]
+BAYES_INPUTS = [("BAYES_DATA", "DATA", "Bayes: data per ecoregion"),
+                ("BAYES_MAX_CELLS", "MAX_CELLS", "Bayes: cells per ecoregion"),
+                ("BAYES_CHAINS", "CHAINS", "Bayes: chains"),
+                ("BAYES_TUNE", "TUNE", "Bayes: warm-up per chain"),
+                ("BAYES_DRAWS", "DRAWS", "Bayes: draws per chain")]
 
 
 def load_layout() -> dict:
@@ -138,12 +141,10 @@ def build():
     add_input(copula.parameterDefinition("FAMILY_SET").clone(), y)
     y += 70.0
     bayes = algorithm("bayesiandrivers")
-    for model_name, name in BAYES_INPUTS:
-        source = bayes.parameterDefinition(name)
-        definition = source.clone()
+    for model_name, name, description in BAYES_INPUTS:
+        definition = bayes.parameterDefinition(name).clone()
         definition.setName(model_name)
-        definition.setDescription(f"Bayesian drivers: {source.description()[0].lower()}"
-                                  f"{source.description()[1:]}")
+        definition.setDescription(description)
         definition.setFlags(definition.flags() | compat.FLAG_ADVANCED)
         add_input(definition, y)
         y += 70.0
@@ -275,7 +276,7 @@ def build():
                    "AIR_TEMPERATURE": stack("AIR_TEMPERATURE", scale),
                    "GPP": stack("GPP", scale),
                    "LST": stack("LAND_SURFACE_TEMPERATURE", scale),
-                   **{name: param(model_name) for model_name, name in BAYES_INPUTS},
+                   **{name: param(model_name) for model_name, name, _ in BAYES_INPUTS},
                    **ecoregions},
                   outputs_of("bayes", **where))
 

@@ -91,14 +91,10 @@ def ridge_file(folder: Path, layer: str, period: str, what: str) -> Path:
 
 
 def ridge_legend(folder: Path, layer: str, period: str) -> Optional[Path]:
-    """The composite's legend PNG: the layout's ``legend.png``, or ``<composite>_legend.png``
-    (the ridge step's default name beside the composite); None if neither is there."""
-    legend = ridge_file(folder, layer, period, "legend.png")
-    beside = ridge_file(folder, layer, period, "rgb.tif")
-    for path in (legend, beside.with_name(f"{beside.stem}_legend.png")):
-        if path.is_file():
-            return path
-    return None
+    """The composite's legend PNG (``<composite>_legend.png``, where the ridge step writes it by
+    default), or None when it is not there."""
+    path = ridge_file(folder, layer, period, "rgb_legend.png")
+    return path if path.is_file() else None
 
 
 def bayes_file(folder: Path, scale: str, what: str) -> Path:

@@ -477,7 +477,7 @@ def ternary_composites(ctx: Context) -> h.Html:
                     legends.append(h.figure(ctx.link(legend), f"Legend and class shares, {period}"))
                 else:
                     legends.append(h.missing(f"No legend PNG for {period} (ridge/{layer}_"
-                                             f"{period}_legend.png)."))
+                                             f"{period}_rgb_legend.png)."))
             caption = f"Ternary composite, {label}, {model} colours." + _outline_note(outline)
             parts.append(h.tag("div", h.join([h.figure(path.name, caption),
                                               h.tag("div", h.join(legends), class_="legends wide"

@@ -176,7 +176,7 @@ def analysis(tmp_path_factory):
             "air_temperature": str(world / "air_temperature.tif"),
             "season": "all" if period == "monthly" else period, "alpha": 1.0, "processes": 1,
             "ecoregions_raster": ecoregions, "output_rgb": f"{prefix}_rgb.tif",
-            "output_legend": f"{prefix}_legend.png", "output_dominant": f"{prefix}_dominant.tif",
+            "output_dominant": f"{prefix}_dominant.tif",
             "output_table": f"{prefix}_table.csv"}, quiet)
     provenance_inputs = {"precipitation": daily,
                          "soil_moisture_layer1": str(world / LAYER_FILES["layer1"]),
@@ -233,8 +233,8 @@ def test_every_referenced_figure_exists_decodes_and_is_not_blank(analysis):
                 "report_negative_share.png", "report_optimal_lag.png",
                 "report_optimal_lag_histogram.png", "report_ridge_layer1_monthly.png",
                 "report_ridge_layer1_seasons.png", "report_ridge_layer1_shares.png",
-                "ridge/layer1_monthly_legend.png", "ridge/layer1_JJA_legend.png",
-                "ridge/layer1_DJF_legend.png"}
+                "ridge/layer1_monthly_rgb_legend.png", "ridge/layer1_JJA_rgb_legend.png",
+                "ridge/layer1_DJF_rgb_legend.png"}
     assert expected <= set(page.images)
     for source in page.images:
         path = html.parent / source

@@ -46,7 +46,7 @@ def expected_files() -> set[str]:
                                                           "tau_at_optimal_lag")]
         for period in PERIODS:
             files += [f"ridge/{layer}_{period}_{stem}" for stem in (
-                "rgb.tif", "legend.png", "weights.tif", "dominant.tif", "status.tif",
+                "rgb.tif", "rgb_legend.png", "weights.tif", "dominant.tif", "status.tif",
                 "table.csv")]
     for scale in ("monthly", "annual"):
         files += [f"bayes/{scale}_{stem}" for stem in ("ecoregions.gpkg", "table.csv",
@@ -144,7 +144,7 @@ def test_every_output_from_one_run(analysis):
     shown = re.search(r'id="negative-share-layer1-monthly"[^>]*data-share="([0-9.eE+-]+)"', page)
     assert shown and float(shown.group(1)) == pytest.approx(share, abs=1e-4)
     # the ridge legends are shown from where the layout puts them
-    assert 'src="ridge/layer2_JJA_legend.png"' in page
+    assert 'src="ridge/layer2_JJA_rgb_legend.png"' in page
 
 
 @pytest.mark.xfail(strict=True, reason=(
