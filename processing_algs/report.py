@@ -44,8 +44,8 @@ class ReportAlgorithm(SoilpAlgorithm):
                 "INPUT_FOLDER", "Output folder of the analysis",
                 behavior=compat.FILE_BEHAVIOR_FOLDER),
                 "The folder the full analysis (soilp:fullanalysis) wrote into, or any folder with "
-                "outputs named as in docs/OUTPUTS.md (copula_layer1_monthly_tau.tif, "
-                "ridge_layer1_JJA_rgb.tif, bayes_monthly_table.csv, provenance.json …)."),
+                "outputs laid out as in docs/OUTPUTS.md (copula/layer1_monthly_tau.tif, "
+                "ridge/layer1_JJA_rgb.tif, bayes/monthly_table.csv, provenance.json …)."),
             described(QgsProcessingParameterString(
                 "TITLE", "Title", optional=True),
                 "The page's title; empty: 'Dependence of soil moisture on precipitation'."),

@@ -194,7 +194,6 @@ def test_headless_missing_input_is_one_clear_message(small_world, tmp_path, plug
     args.append(f"OUTPUT_FOLDER={tmp_path}")
     completed = run_qgis_process(args, profile, plugin_parent)
     assert completed.returncode != 0
-    assert "mandatory parameters were not specified" in completed.stdout + completed.stderr
-    assert "GPP" in completed.stdout + completed.stderr
-    assert not list(Path(tmp_path).glob("*.tif"))
+    assert "GPP (Gross primary production) is required" in completed.stdout + completed.stderr
+    assert not list(Path(tmp_path).rglob("*.tif"))
 
