@@ -2,7 +2,8 @@
 #
 #   make env       install what is missing: QGIS (Debian/Ubuntu, as root), the engine's .venv,
 #                  the QGIS test environment .venv-qgis (QGIS's Python + pytest, system packages)
-#   make test      engine tests (.venv) and QGIS tests (processing.run and qgis_process)
+#   make test      lint, engine tests (.venv) and QGIS tests (processing.run and qgis_process)
+#   make lint      ruff over the checkout (rules in ruff.toml)
 #   make demo      the main job on the built-in synthetic world, headless
 #   make package   dist/soilp-<version>.zip for the QGIS Plugin Manager
 #   make install   the plugin into your QGIS profile (engine: this checkout's .venv)
@@ -34,7 +35,7 @@ export QT_QPA_PLATFORM ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,offscreen)
 HEADLESS_ENV := SOILP_PYTHON=$(ENGINE_PYTHON) QGIS_CUSTOM_CONFIG_PATH=$(PROFILE) \
 	QGIS_PLUGINPATH=$(PROFILE)/plugins
 
-.PHONY: help env qgis test test-engine test-qgis demo demo-run package install bench clean
+.PHONY: help env qgis lint test test-engine test-qgis demo demo-run package install bench clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -80,7 +81,10 @@ $(PROFILE)/.enabled: metadata.txt
 
 # --------------------------------------------------------------------------------------- test
 test: env
-	@$(MAKE) --no-print-directory test-engine test-qgis
+	@$(MAKE) --no-print-directory lint test-engine test-qgis
+
+lint:
+	$(VENV)/bin/ruff check $(ROOT)
 
 test-engine:
 	$(ENGINE_PYTHON) -m pytest tests/engine -q -p no:cacheprovider

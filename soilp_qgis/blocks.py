@@ -11,7 +11,11 @@ to a per-cell array ``(cells,)`` or ``(cells, bands)``. The executor
 - runs blocks in a pool of worker processes (``processes``; 1 runs in this process), or on a Dask
   cluster when ``SOILP_DASK_SCHEDULER`` (or ``scheduler=``) names one,
 - keeps at most two blocks per worker in flight, so memory stays bounded whatever the grid size,
-- reports progress per finished block and returns the outputs as ``(bands, rows, cols)`` arrays.
+- runs the block function on sub-blocks of the block's cells, each about half a second of work,
+  and reports progress after each (workers send it back through a queue), so progress moves at
+  least every second or two and a cancel is noticed within seconds,
+- on an exception or a cancel (SIGINT, SIGTERM turned into an exception) ends its workers at once,
+  and returns the outputs as ``(bands, rows, cols)`` arrays.
 
 Results do not depend on the number of processes or the block size: each cell is computed from
 its own series only, and block functions that draw random numbers seed per cell.
@@ -20,10 +24,14 @@ its own series only, and block functions that draw random numbers seed per cell.
 from __future__ import annotations
 
 import os
+import queue
+import signal
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from multiprocessing import get_context
-from typing import Callable, Mapping, Optional, Sequence
+from multiprocessing import active_children, get_context
 
 import numpy as np
 from rasterio.windows import Window
@@ -34,6 +42,15 @@ from .timestack import TILE_SIZE, StackInfo, read_stack
 BlockFunction = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 DEFAULT_BLOCK_CELLS = TILE_SIZE * TILE_SIZE  # one tile of the stacks soilp writes
 DASK_ENV = "SOILP_DASK_SCHEDULER"
+#: seconds of work a sub-block aims at (progress is reported after each)
+SUB_BLOCK_SECONDS = 0.5
+#: cells of the first sub-block of a block, before its pace is known
+FIRST_SUB_BLOCK = 1
+#: seconds between looks at the workers' progress
+POLL_SECONDS = 0.5
+
+#: in a worker process: where partial progress goes (set by ``_start_worker``)
+_PROGRESS_QUEUE = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +67,7 @@ class BlockInput:
     """An input stack and the time steps of it to use (None: all)."""
 
     info: StackInfo
-    time_steps: Optional[np.ndarray] = None
+    time_steps: np.ndarray | None = None
 
 
 def default_processes() -> int:
@@ -62,7 +79,7 @@ def default_processes() -> int:
 
 
 def plan_blocks(height: int, width: int, block_cells: int = DEFAULT_BLOCK_CELLS,
-                tile: Optional[tuple[int, int]] = None) -> list[Window]:
+                tile: tuple[int, int] | None = None) -> list[Window]:
     """Windows of about ``block_cells`` cells covering the grid, aligned to the storage tiles
     ``tile = (rows, cols)`` of the inputs so no tile is decompressed for two blocks (default:
     row strips). Several small tiles make one block; a tile larger than a block is cut into
@@ -103,8 +120,25 @@ def read_block(inputs: Mapping[str, BlockInput], window: Window) -> dict[str, np
     return blocks
 
 
-def _limit_threads() -> None:
-    """One BLAS/OpenMP thread per worker: the pool already uses every core."""
+def _die_with_parent() -> None:
+    """Linux: this process gets SIGTERM when the process that started it ends."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - no prctl
+        pass
+
+
+def _start_worker(progress_queue=None) -> None:
+    """Worker set-up: end with the engine, one BLAS/OpenMP thread (the pool already uses every
+    core), SIGINT left to the engine, partial progress into ``progress_queue``."""
+    global _PROGRESS_QUEUE
+    _PROGRESS_QUEUE = progress_queue
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         from threadpoolctl import threadpool_limits
 
@@ -113,10 +147,27 @@ def _limit_threads() -> None:
         pass
 
 
+def _queue_progress(index: int) -> Callable[[float], None] | None:
+    if _PROGRESS_QUEUE is None:
+        return None
+
+    def send(fraction: float) -> None:
+        try:
+            _PROGRESS_QUEUE.put_nowait((index, fraction))
+        except (queue.Full, ValueError, OSError):  # pragma: no cover - engine going away
+            pass
+
+    return send
+
+
 def compute_block(block_function: BlockFunction, inputs: Mapping[str, BlockInput],
-                  window: Window, outputs: Mapping[str, OutputSpec]
+                  window: Window, outputs: Mapping[str, OutputSpec],
+                  progress: Callable[[float], None] | None = None, index: int = 0
                   ) -> tuple[Window, dict[str, np.ndarray]]:
-    """Read one block, run the block function on its cells with data, place the results."""
+    """Read one block, run the block function on its cells with data in sub-blocks of about
+    ``SUB_BLOCK_SECONDS`` each (``progress(fraction of the block)`` after each; in a worker the
+    queue of ``_start_worker``), place the results."""
+    progress = progress or _queue_progress(index)
     blocks = read_block(inputs, window)
     n_cells = int(window.height) * int(window.width)
     has_data = np.zeros(n_cells, dtype=bool)
@@ -124,19 +175,29 @@ def compute_block(block_function: BlockFunction, inputs: Mapping[str, BlockInput
         has_data |= np.isfinite(values).any(axis=1)
     results = {name: np.full((n_cells, spec.bands), spec.fill, dtype=spec.dtype)
                for name, spec in outputs.items()}
-    if has_data.any():
-        computed = block_function({name: values[has_data] for name, values in blocks.items()})
+    cells = np.flatnonzero(has_data)
+    start, size = 0, FIRST_SUB_BLOCK
+    while start < cells.size:
+        chunk = cells[start:start + size]
+        began = time.monotonic()
+        computed = block_function({name: values[chunk] for name, values in blocks.items()})
+        elapsed = time.monotonic() - began
         for name, spec in outputs.items():
             values = np.asarray(computed[name])
-            results[name][has_data] = values.reshape(values.shape[0], spec.bands)
+            results[name][chunk] = values.reshape(values.shape[0], spec.bands)
+        start += chunk.size
+        if progress is not None:
+            progress(start / cells.size)
+        pace = elapsed / chunk.size if elapsed > 0 else 0.0
+        size = cells.size if pace == 0.0 else max(1, min(cells.size, int(SUB_BLOCK_SECONDS / pace)))
     return window, results
 
 
 class BlockExecutor:
     """Runs a block function over a grid (see the module docstring)."""
 
-    def __init__(self, processes: Optional[int] = None, block_cells: int = DEFAULT_BLOCK_CELLS,
-                 scheduler: Optional[str] = None):
+    def __init__(self, processes: int | None = None, block_cells: int = DEFAULT_BLOCK_CELLS,
+                 scheduler: str | None = None):
         self.processes = max(1, int(processes or default_processes()))
         self.block_cells = int(block_cells)
         self.scheduler = scheduler if scheduler is not None else os.environ.get(DASK_ENV) or None
@@ -160,8 +221,13 @@ class BlockExecutor:
         windows = plan_blocks(height, width, self.effective_block_cells(height * width),
                               first.block_shape)
         done = 0
+        partial: dict[int, float] = {}  # block index → fraction done, of blocks under way
 
-        def place(window: Window, results: dict[str, np.ndarray]) -> None:
+        def advance(index: int, fraction: float) -> None:
+            partial[index] = fraction
+            report.progress((done + sum(partial.values())) / len(windows))
+
+        def place(window: Window, results: dict[str, np.ndarray], index: int = -1) -> None:
             nonlocal done
             rows = slice(int(window.row_off), int(window.row_off + window.height))
             cols = slice(int(window.col_off), int(window.col_off + window.width))
@@ -169,31 +235,59 @@ class BlockExecutor:
                 arrays[name][:, rows, cols] = values.T.reshape(
                     outputs[name].bands, int(window.height), int(window.width))
             done += 1
-            report.progress(done / len(windows))
+            partial.pop(index, None)
+            report.progress((done + sum(partial.values())) / len(windows))
 
         if self.scheduler:
             self._run_dask(block_function, inputs, outputs, windows, place)
         elif self.processes == 1 or len(windows) == 1:
-            for window in windows:
-                place(*compute_block(block_function, inputs, window, outputs))
+            for index, window in enumerate(windows):
+                place(*compute_block(block_function, inputs, window, outputs,
+                                     progress=lambda f, i=index: advance(i, f)), index)
         else:
-            self._run_pool(block_function, inputs, outputs, windows, place)
+            self._run_pool(block_function, inputs, outputs, windows, place, advance)
         return arrays
 
     def _run_pool(self, block_function, inputs, outputs, windows: Sequence[Window],
-                  place: Callable[..., None]) -> None:
+                  place: Callable[..., None], advance: Callable[[int, float], None]) -> None:
         max_in_flight = 2 * self.processes
-        pending: set = set()
-        queue = list(windows)
-        with ProcessPoolExecutor(max_workers=self.processes, mp_context=get_context("spawn"),
-                                 initializer=_limit_threads) as pool:
-            while queue or pending:
-                while queue and len(pending) < max_in_flight:
-                    pending.add(pool.submit(compute_block, block_function, inputs,
-                                            queue.pop(0), outputs))
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        pending: dict = {}  # future → block index
+        todo = list(enumerate(windows))
+        context = get_context("spawn")
+        progress_queue = context.Queue()
+        others = set(active_children())
+        pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=context,
+                                   initializer=_start_worker, initargs=(progress_queue,))
+        try:
+            while todo or pending:
+                while todo and len(pending) < max_in_flight:
+                    index, window = todo.pop(0)
+                    future = pool.submit(compute_block, block_function, inputs, window, outputs,
+                                         None, index)
+                    pending[future] = index
+                finished, _ = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+                while True:
+                    try:
+                        index, fraction = progress_queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if index in pending.values():
+                        advance(index, fraction)
                 for future in finished:
-                    place(*future.result())
+                    index = pending.pop(future)
+                    place(*future.result(), index)
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            for child in set(active_children()) - others:  # the pool's workers: end them now,
+                child.terminate()                           # not after their current block
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        else:
+            pool.shutdown(wait=True)
+        finally:
+            progress_queue.close()
+            progress_queue.cancel_join_thread()
 
     def _run_dask(self, block_function, inputs, outputs, windows: Sequence[Window],
                   place: Callable[..., None]) -> None:
@@ -206,20 +300,5 @@ class BlockExecutor:
                 place(*future.result())
 
 
-def as_inputs(infos: Mapping[str, StackInfo], time_steps: Optional[np.ndarray] = None
-              ) -> dict[str, BlockInput]:
-    """Wrap stacks as executor inputs, all using the same time steps."""
-    return {name: BlockInput(info, time_steps) for name, info in infos.items()}
-
-
-def run_blocks(block_function: BlockFunction, inputs: Mapping[str, BlockInput],
-               outputs: Mapping[str, OutputSpec], report: Reporter | None = None,
-               processes: Optional[int] = None, block_cells: int = DEFAULT_BLOCK_CELLS,
-               scheduler: Optional[str] = None) -> dict[str, np.ndarray]:
-    """Shorthand for ``BlockExecutor(processes, block_cells, scheduler).run(...)``."""
-    return BlockExecutor(processes, block_cells, scheduler).run(block_function, inputs, outputs,
-                                                                report)
-
-
-__all__ = ["BlockExecutor", "BlockInput", "OutputSpec", "as_inputs", "plan_blocks", "read_block",
-           "run_blocks", "default_processes"]
+__all__ = ["BlockExecutor", "BlockInput", "OutputSpec", "plan_blocks", "read_block",
+           "default_processes"]

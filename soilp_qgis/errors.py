@@ -11,7 +11,3 @@ class InputError(SoilpError):
 
 class StackMismatchError(SoilpError):
     """Two time stacks used together differ in CRS, grid or time steps."""
-
-
-class EngineCancelled(SoilpError):
-    """The run was stopped on request."""

@@ -23,7 +23,7 @@ class Reporter:
     """
 
     def __init__(self, stream: TextIO | None = None, start: float = 0.0, stop: float = 1.0,
-                 _root: "Reporter | None" = None, min_interval: float = 0.2):
+                 _root: Reporter | None = None, min_interval: float = 0.2):
         self._stream = stream
         self._start = start
         self._stop = stop
@@ -55,7 +55,7 @@ class Reporter:
         root._last_time = now
         self._emit({"progress": round(percent, 2)})
 
-    def sub(self, start: float, stop: float) -> "Reporter":
+    def sub(self, start: float, stop: float) -> Reporter:
         span = self._stop - self._start
         return Reporter(start=self._start + start * span, stop=self._start + stop * span,
                         _root=self._root)
@@ -66,8 +66,12 @@ class Reporter:
     def warning(self, text: str) -> None:
         self._emit({"warning": str(text)})
 
+    def debug(self, text: str) -> None:
+        """A detail for the debug log (GDAL's own messages); not shown as a warning."""
+        self._emit({"debug": " ".join(str(text).split())})
+
     def load(self, path: str, name: str) -> None:
-        """Ask the plugin to load ``path`` (with its sidecar style) as ``name`` when the run ends."""
+        """Ask the plugin to load ``path`` (with its sidecar style) as ``name`` at the end."""
         self._emit({"load": {"path": str(path), "name": str(name)}})
 
     def result(self, results: dict[str, Any]) -> None:
@@ -83,5 +87,5 @@ class SilentReporter(Reporter):
     def _emit(self, message: dict[str, Any]) -> None:  # noqa: D401 - nothing to write
         return None
 
-    def sub(self, start: float, stop: float) -> "Reporter":
+    def sub(self, start: float, stop: float) -> Reporter:
         return self

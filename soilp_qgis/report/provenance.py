@@ -1,5 +1,16 @@
 """The run's provenance: which inputs (paths, sizes, SHA-256 checksums, time ranges), which
-parameters, which engine and library versions, and when — written as ``provenance.json``."""
+parameters, which engine and library versions, and when.
+
+Two records:
+
+- every engine step run writes its own, ``provenance/<first output file name>.json`` in the
+  folder of its first output (``provenance/<step>.json`` inside a folder output), moved into
+  place with the outputs (``write_step_provenance``; ``steps/outputs.py`` calls it);
+- ``provenance.json`` of a whole analysis, written by the ``provenance`` step for a set of inputs
+  and parameters named by the caller (``write_provenance``; ``make demo`` uses it).
+
+``read_step_provenances(folder)`` gathers the first kind for the report.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +19,47 @@ import hashlib
 import json
 import os
 import platform
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from .. import __version__
 from ..ecoregions import split_layer_uri
-from ..steps.check import dependency_versions
 
 FILE_NAME = "provenance.json"
+#: folder of the per-run records, beside the outputs
+STEP_FOLDER = "provenance"
+#: inputs larger than this are recorded without a checksum (reading them would take minutes)
+MAX_CHECKSUM_BYTES = 2 * 2**30
 _CHUNK = 4 * 2**20
+#: the engine's libraries (distribution names) whose versions a record keeps
+ENGINE_LIBRARIES = ("numpy", "scipy", "xarray", "netCDF4", "h5netcdf", "rasterio", "pyogrio",
+                    "shapely", "geopandas", "pyvinecopulib", "numba", "scikit-learn", "pymc",
+                    "arviz", "nutpie", "dask", "distributed", "matplotlib")
+
+
+def library_versions() -> dict[str, str]:
+    """Installed version of each engine library (``"missing"`` when absent) and of GDAL."""
+    from importlib import metadata
+
+    versions = {}
+    for distribution in ENGINE_LIBRARIES:
+        try:
+            versions[distribution] = metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            versions[distribution] = "missing"
+    try:
+        import rasterio
+
+        versions["GDAL"] = rasterio.__gdal_version__
+    except ImportError:  # pragma: no cover - rasterio is a requirement
+        versions["GDAL"] = "missing"
+    return versions
+
+
+def engine_versions() -> dict[str, str]:
+    return {"soilp_qgis": __version__, "python": platform.python_version(),
+            "platform": platform.platform()}
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -28,7 +71,7 @@ def sha256_of(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def input_file(source: str) -> tuple[Path, Optional[str]]:
+def input_file(source: str) -> tuple[Path, str | None]:
     """The file behind an input source: ``file.gpkg|layername=x`` → ``file.gpkg``, a NetCDF
     ``file.nc:variable`` → ``file.nc`` (the variable returned as second item)."""
     path, _ = split_layer_uri(source)
@@ -39,7 +82,7 @@ def input_file(source: str) -> tuple[Path, Optional[str]]:
     return Path(path), None
 
 
-def _time_range(source: str) -> Optional[dict[str, Any]]:
+def _time_range(source: str) -> dict[str, Any] | None:
     """First and last date, count and time scale of a time stack; None if it is not one."""
     try:
         from ..timestack import format_date, read_stack_info
@@ -68,8 +111,12 @@ def describe_input(source: str) -> dict[str, Any]:
         "size_bytes": int(stat.st_size),
         "modified": _dt.datetime.fromtimestamp(stat.st_mtime, _dt.timezone.utc)
         .isoformat(timespec="seconds"),
-        "sha256": sha256_of(path),
     })
+    if stat.st_size > MAX_CHECKSUM_BYTES:
+        entry["sha256_skipped"] = (f"larger than {MAX_CHECKSUM_BYTES / 2**30:g} GiB: no checksum "
+                                   f"(reading it would take minutes)")
+    else:
+        entry["sha256"] = sha256_of(path)
     time_range = _time_range(str(source))
     if time_range:
         entry["time_range"] = time_range
@@ -84,14 +131,17 @@ def write_provenance(folder: str | os.PathLike, inputs: Mapping[str, str],
     folder.mkdir(parents=True, exist_ok=True)
     document = {
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "engine": {"soilp_qgis": __version__, "python": platform.python_version(),
-                   "platform": platform.platform()},
-        "libraries": dependency_versions(),
+        "engine": engine_versions(),
+        "libraries": library_versions(),
         "inputs": {str(name): describe_input(str(source)) for name, source in inputs.items()
                    if source not in (None, "")},
         "parameters": dict(parameters),
     }
-    path = folder / FILE_NAME
+    return _write_json(folder / FILE_NAME, document)
+
+
+def _write_json(path: Path, document: Mapping[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     tmp.write_text(json.dumps(document, indent=2, default=str, ensure_ascii=False) + "\n",
                    encoding="utf-8")
@@ -99,7 +149,48 @@ def write_provenance(folder: str | os.PathLike, inputs: Mapping[str, str],
     return path
 
 
-def read_provenance(folder: str | os.PathLike) -> Optional[dict[str, Any]]:
+def provenance_path(first_output: str | os.PathLike, step: str, is_folder: bool = False) -> Path:
+    """Where a step run's record goes: ``provenance/<file name>.json`` beside its first output,
+    or ``<folder>/provenance/<step>.json`` when that output is a folder."""
+    first = Path(first_output)
+    if is_folder:
+        return first / STEP_FOLDER / f"{step}.json"
+    return first.parent / STEP_FOLDER / f"{first.name}.json"
+
+
+def write_step_provenance(path: str | os.PathLike, step: str, parameters: Mapping[str, Any],
+                          inputs: Mapping[str, str], outputs: Mapping[str, str], started: str,
+                          finished: str) -> Path:
+    """Write the record of one step run to ``path``: the step, its parameters (as the step read
+    them), its inputs described by ``describe_input``, its outputs, the versions, the times."""
+    document = {
+        "step": step,
+        "started": started,
+        "finished": finished,
+        "engine": engine_versions(),
+        "libraries": library_versions(),
+        "parameters": dict(parameters),
+        "inputs": {str(name): describe_input(str(source)) for name, source in inputs.items()},
+        "outputs": {str(name): str(Path(path).resolve()) for name, path in outputs.items()},
+    }
+    return _write_json(Path(path), document)
+
+
+def read_step_provenances(folder: str | os.PathLike) -> list[dict[str, Any]]:
+    """The step-run records in ``<folder>/provenance/``, oldest first (unreadable ones left out)."""
+    records = []
+    for path in sorted((Path(folder) / STEP_FOLDER).glob("*.json")):
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(document, dict) and "step" in document:
+            document["record"] = path.name
+            records.append(document)
+    return sorted(records, key=lambda d: (str(d.get("started", "")), d["record"]))
+
+
+def read_provenance(folder: str | os.PathLike) -> dict[str, Any] | None:
     """``<folder>/provenance.json`` as a dict, or None when absent."""
     path = Path(folder) / FILE_NAME
     if not path.is_file():

@@ -24,7 +24,7 @@ from .figures import (MapRaster, MapRow, Outline, grouped_bars_figure, histogram
                       map_grid_figure, outline_segments, rgb_maps_figure)
 from .layout import (DEPENDENCE_MEASURES, LAYERS, PERIODS, SCALES, SEASONS, bayes_file,
                      copula_file, lag_file, ridge_file, ridge_legend)
-from .provenance import read_provenance
+from .provenance import read_provenance, read_step_provenances
 
 #: the paper's shares of cells with negative dependence (section 3.1), for comparison
 PAPER_NEGATIVE_SHARE = {("layer1", "monthly"): 0.192, ("layer2", "monthly"): 0.007,
@@ -654,11 +654,67 @@ def bayesian_drivers(ctx: Context) -> h.Html:
 
 # ------------------------------------------------------------------------------ 6. provenance
 
+def _input_rows(inputs: Sequence[tuple[str, dict[str, Any]]]) -> list[list[object]]:
+    rows = []
+    for name, entry in inputs:
+        time_range = entry.get("time_range") or {}
+        dates = (f"{time_range['first']} … {time_range['last']} ({time_range['steps']} "
+                 f"{time_range.get('time_scale', '')} steps)" if time_range else "")
+        rows.append([name, h.tag("span", entry.get("path", ""), class_="path"),
+                     f"{entry['size_bytes']:,}" if "size_bytes" in entry else "missing",
+                     entry.get("modified", ""), dates,
+                     h.tag("code", entry.get("sha256", "–"))])
+    return rows
+
+
+def _parameter_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def step_runs(runs: list[dict[str, Any]]) -> h.Html:
+    """The engine's record of each step run (``provenance/*.json``): one row per run, and every
+    input any run read, once, with its checksum."""
+    rows = []
+    inputs: dict[str, tuple[list[str], dict[str, Any]]] = {}  # path → (parameters, entry)
+    for run in runs:
+        parameters = {k: v for k, v in run.get("parameters", {}).items()
+                      if v not in (None, "") and not k.startswith("OUTPUT")}
+        rows.append([run.get("step", ""), ", ".join(Path(p).name for p in
+                                                     run.get("outputs", {}).values()),
+                     run.get("started", ""), run.get("finished", ""),
+                     "; ".join(f"{k}={_parameter_text(v)}" for k, v in parameters.items()
+                               if k not in run.get("inputs", {}))])
+        for name, entry in run.get("inputs", {}).items():
+            names, _ = inputs.setdefault(entry.get("path", name), ([], entry))
+            if name not in names:
+                names.append(name)
+    parts = [h.table(["step", "outputs", "started", "finished", "parameters"], rows,
+                     caption="Engine steps run (records in provenance/)", id_="provenance-runs")]
+    if inputs:
+        parts.append(h.table(["input", "path", "bytes", "modified", "dates", "SHA-256"],
+                             _input_rows([(", ".join(names), entry)
+                                          for names, entry in inputs.values()]),
+                             numeric=[False, False, True], caption="Inputs of the steps",
+                             id_="provenance-step-inputs"))
+    return h.join(parts)
+
+
 def provenance_section(ctx: Context) -> h.Html:
     document = read_provenance(ctx.folder)
+    runs = read_step_provenances(ctx.folder)
     if document is None:
-        return h.missing("No provenance.json in this folder: inputs, parameters and versions of "
-                         "the run are not recorded.")
+        message = ("No provenance.json in this folder: inputs, parameters and versions of the "
+                   "run are not recorded.")
+        if not runs:
+            return h.missing(message)
+        latest = runs[-1]
+        return h.join([
+            h.paragraph(message[:-1] + " as a whole; each engine step recorded its own run."),
+            h.table(["component", "version"],
+                    [[k, v] for k, v in {**latest.get("engine", {}),
+                                         **latest.get("libraries", {})}.items()],
+                    caption="Engine and libraries (latest step run)"),
+            step_runs(runs)])
     parts = [h.paragraph(f"Run recorded {document.get('created', 'at an unknown time')}.")]
     engine = document.get("engine", {})
     libraries = document.get("libraries", {})
@@ -667,23 +723,17 @@ def provenance_section(ctx: Context) -> h.Html:
                          caption="Engine and libraries"))
     inputs = document.get("inputs", {})
     if inputs:
-        rows = []
-        for name, entry in inputs.items():
-            time_range = entry.get("time_range") or {}
-            dates = (f"{time_range['first']} … {time_range['last']} ({time_range['steps']} "
-                     f"{time_range.get('time_scale', '')} steps)" if time_range else "")
-            rows.append([name, h.tag("span", entry.get("path", ""), class_="path"),
-                         f"{entry['size_bytes']:,}" if "size_bytes" in entry else "missing",
-                         entry.get("modified", ""), dates,
-                         h.tag("code", entry.get("sha256", "–"))])
-        parts.append(h.table(["input", "path", "bytes", "modified", "dates", "SHA-256"], rows,
-                             numeric=[False, False, True], caption="Inputs",
+        parts.append(h.table(["input", "path", "bytes", "modified", "dates", "SHA-256"],
+                             _input_rows(list(inputs.items())), numeric=[False, False, True],
+                             caption="Inputs",
                              id_="provenance-inputs"))
     parameters = document.get("parameters", {})
     if parameters:
         parts.append(h.table(["parameter", "value"],
-                             [[k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)]
-                              for k, v in parameters.items()], caption="Parameters"))
+                             [[k, _parameter_text(v)] for k, v in parameters.items()],
+                             caption="Parameters"))
+    if runs:
+        parts.append(step_runs(runs))
     return h.join(parts)
 
 

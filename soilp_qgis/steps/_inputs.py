@@ -1,33 +1,22 @@
-"""Helpers the preparation steps share beyond ``steps/common.py``: numbers, a single input stack
-named by its parameter and file, reference grids."""
+"""Helpers the preparation steps share beyond ``steps/common.py``: a single input stack named by
+its parameter and file, reference grids."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from rasterio.windows import Window
 
 from ..errors import InputError
 from ..timestack import Grid, StackInfo, read_raster, read_stack_info
-from .common import required
 
 
-def number(params: dict, key: str, default: float) -> float:
-    """A numeric parameter, ``default`` when unset."""
-    value = params.get(key)
-    if value is None or value == "":
-        return float(default)
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"parameter {key.upper()} must be a number; got {value!r}") from None
-
-
-def open_stack(params: dict, key: str = "input") -> StackInfo:
+def open_stack(p: Any, key: str = "input") -> StackInfo:
     """The time stack of parameter ``key`` (``path`` or ``file.nc:variable``), named in messages
     by the parameter and the file: ``INPUT (rr_2000.nc:rr)``."""
-    info = read_stack_info(str(required(params, key)), variable=params.get("variable") or None)
+    info = read_stack_info(str(getattr(p, key)))
     file_name = Path(info.path).name + (f":{info.variable}" if info.variable else "")
     info.name = f"{key.upper()} ({file_name})"
     return info

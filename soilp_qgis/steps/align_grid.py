@@ -9,17 +9,35 @@ the source rows it needs plus a margin, so memory stays bounded for long stacks.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
 
+from .. import contract
+from ..contract import FileOutput, StepParameters
 from ..errors import InputError
-from ..prepare import align_to_grid, resampling_method
+from ..prepare import RESAMPLING, align_to_grid
 from ..protocol import Reporter
 from ..timestack import Grid, StackInfo, open_stack_writer, read_stack
 from ._inputs import open_stack, reference_grid
-from .common import required
+from .outputs import StepOutputs, engine_step
+
+
+@dataclass(frozen=True)
+class Parameters(StepParameters):
+    """Parameters of ``align_grid`` (soilp:aligngrid)."""
+
+    STEP = "align_grid"
+
+    input: str = contract.stack()
+    reference: str = contract.raster()
+    resampling: str = contract.choice(RESAMPLING, "average")
+    output: str = contract.raster_output(required=True)
+
+
+OUTPUTS = (FileOutput("output", "stack", "the stack on the reference grid, dates kept"),)
 
 #: source cells read beyond a strip's footprint on each side (covers bilinear kernels, edges)
 MARGIN = 2
@@ -64,13 +82,13 @@ def align_stack(info: StackInfo, target: Grid, resampling: str, writer,
         report.progress((done + 1) / len(strips))
 
 
-def align_grid(params: dict, report: Reporter) -> dict:
+@engine_step(Parameters, OUTPUTS)
+def align_grid(p: Parameters, outputs: StepOutputs, report: Reporter) -> dict:
     """Resample ``input`` onto the grid of ``reference`` with ``resampling``; write ``output``."""
-    info = open_stack(params)
+    info = open_stack(p)
     name = info.name
-    reference = str(required(params, "reference"))
-    output = str(required(params, "output"))
-    resampling = resampling_method(params.get("resampling") or "average")
+    reference = str(p.reference)
+    resampling = p.resampling
     target = reference_grid(reference)
     if source_window(info.grid, target) is None:
         raise InputError(f"{name} does not overlap the grid of {reference}")
@@ -78,9 +96,9 @@ def align_grid(params: dict, report: Reporter) -> dict:
     report.info(f"{name}: {info.count} bands, {info.grid.width}×{info.grid.height} cells → "
                 f"{target.width}×{target.height} cells by {resampling} resampling"
                 + (f" ({difference})" if difference else " (already on the reference grid)"))
-    with open_stack_writer(output, target, info.dates, info.time_scale, info.units,
-                           description=f"{name} resampled ({resampling}) to the grid of "
-                                       f"{reference}") as writer:
+    with open_stack_writer(outputs.path("output"), target, info.dates, info.time_scale,
+                           info.units, description=f"{name} resampled ({resampling}) to the "
+                                                   f"grid of {reference}") as writer:
         align_stack(info, target, resampling, writer, report.sub(0.0, 0.98))
-    return {"OUTPUT": output, "BANDS": info.count, "WIDTH": target.width,
+    return {"OUTPUT": p.output, "BANDS": info.count, "WIDTH": target.width,
             "HEIGHT": target.height}

@@ -1,26 +1,80 @@
 """``bayesian_drivers``: per ecoregion, the multivariate Bayesian model of precipitation and soil
-moisture on air temperature, GPP, LST and their interactions (paper section 2.2.3), with the
-quadrant/k-means figure, the diagnostics report and the ecoregion layer."""
+moisture on air temperature, GPP, LST and their interactions (the paper's section 2.2.3, see
+docs/REFERENCES.md [paper], [brms]), with the quadrant/k-means figure, the diagnostics report and
+the ecoregion layer."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from .. import contract
+from ..contract import FileOutput, StepParameters
+from ..errors import InputError, SoilpError
 from ..protocol import Reporter
 from ..timestack import read_stack
 from .common import (
     ecoregion_codes,
     ecoregion_label,
     open_stacks,
+    season_parameter,
     season_time_steps,
-    write_csv,
     write_geopackage,
 )
+from .outputs import StepOutputs, engine_step
 
 STACKS = ("precipitation", "soil_moisture", "air_temperature", "gpp", "lst")
+#: ``bayes.data.DATA_MODES`` and the samplers of ``bayes.sampling.SAMPLERS`` the toolbox offers,
+#: named here so that reading the parameters does not import pymc (a test checks they agree)
+DATA_MODES = ("cells", "ecoregion_mean")
+SAMPLERS = ("nutpie", "pymc")
+
+
+@dataclass(frozen=True)
+class Parameters(StepParameters):
+    """Parameters of ``bayesian_drivers`` (soilp:bayesiandrivers); the defaults are the sampler
+    settings of the paper (docs/REFERENCES.md [paper])."""
+
+    STEP = "bayesian_drivers"
+
+    precipitation: str = contract.stack()
+    soil_moisture: str = contract.stack()
+    air_temperature: str = contract.stack()
+    gpp: str = contract.stack()
+    lst: str = contract.stack()
+    ecoregions: str | None = contract.vector()
+    field: str | None = contract.field_name()
+    ecoregions_raster: str | None = contract.raster(required=False)
+    season: str = season_parameter()
+    data: str = contract.choice(DATA_MODES, "cells")
+    max_cells: int = contract.integer(200, minimum=2)
+    chains: int = contract.integer(4, minimum=1)
+    tune: int = contract.integer(2000, minimum=0)
+    draws: int = contract.integer(2000, minimum=1)
+    max_treedepth: int = contract.integer(10, minimum=1)
+    target_accept: float = contract.number(0.8, minimum=0.5, maximum=0.999)
+    seed: int = contract.integer(0, minimum=0)
+    n_clusters: int = contract.integer(3, minimum=1)
+    sampler: str = contract.choice(SAMPLERS, "nutpie")
+    output_table: str | None = contract.file_output()
+    output_layer: str | None = contract.vector_output()
+    output_figure: str | None = contract.file_output()
+    output_report: str | None = contract.file_output()
+
+    def validate(self) -> None:
+        if not (self.ecoregions or self.ecoregions_raster):
+            raise InputError("ECOREGIONS (polygon layer) or ECOREGIONS_RASTER is required")
+
+
+OUTPUTS = (
+    FileOutput("output_table", "csv", "posterior summary per (ecoregion, parameter, term, "
+                                      "response)"),
+    FileOutput("output_layer", "gpkg", "ecoregion polygons with the drivers per term"),
+    FileOutput("output_figure", "png", "the quadrant / k-means figure"),
+    FileOutput("output_report", "html", "the figure and the convergence diagnostics"),
+)
 
 
 def ecoregion_blocks(stacks: dict[str, np.ndarray], codes: np.ndarray
@@ -33,7 +87,7 @@ def ecoregion_blocks(stacks: dict[str, np.ndarray], codes: np.ndarray
     return blocks
 
 
-def ecoregion_layer(points: pd.DataFrame, diagnostics: pd.DataFrame, params: dict, grid,
+def ecoregion_layer(points: pd.DataFrame, diagnostics: pd.DataFrame, p: Parameters, grid,
                     codes: np.ndarray):
     """Ecoregion polygons with, per term, the P and SM estimates, quadrant and cluster, and the
     ``converged`` flag."""
@@ -41,8 +95,8 @@ def ecoregion_layer(points: pd.DataFrame, diagnostics: pd.DataFrame, params: dic
 
     from ..ecoregions import read_ecoregion_polygons
 
-    if params.get("ecoregions"):
-        polygons = read_ecoregion_polygons(params["ecoregions"], params.get("field") or "BIOME")
+    if p.ecoregions:
+        polygons = read_ecoregion_polygons(p.ecoregions, p.field or "BIOME")
         frame = geopandas.GeoDataFrame({"ecoregion": polygons.codes},
                                        geometry=polygons.geometries.values,
                                        crs=polygons.geometries.crs)
@@ -57,7 +111,8 @@ def ecoregion_layer(points: pd.DataFrame, diagnostics: pd.DataFrame, params: dic
     frame = frame.dissolve(by="ecoregion", as_index=False)
     frame["ecoregion_name"] = [ecoregion_label(code) for code in frame["ecoregion"]]
     status = diagnostics.set_index("ecoregion")
-    frame["status"] = [str(status["status"].get(code, "not in grid")) for code in frame["ecoregion"]]
+    frame["status"] = [str(status["status"].get(code, "not in grid"))
+                       for code in frame["ecoregion"]]
     frame["converged"] = [bool(status["converged"].get(code, False)) for code in frame["ecoregion"]]
     for term, rows in points.groupby("term", sort=False):
         stem = str(term).replace(":", "_")
@@ -68,44 +123,43 @@ def ecoregion_layer(points: pd.DataFrame, diagnostics: pd.DataFrame, params: dic
     return frame
 
 
-def bayesian_drivers(params: dict, report: Reporter) -> dict:
+@engine_step(Parameters, OUTPUTS)
+def bayesian_drivers(p: Parameters, outputs: StepOutputs, report: Reporter) -> dict:
     from ..bayes.drivers import fit_ecoregions
     from ..bayes.quadrants import driver_points
     from ..bayes.report import driver_figure, figure_png, write_report
     from ..bayes.sampling import SamplerSettings
     from ..bayes.summary import coefficient_table, diagnostics_table
 
-    infos = open_stacks(params, list(STACKS))
+    infos = open_stacks(p, list(STACKS))
     first = infos["precipitation"]
     grid = first.grid
-    codes = ecoregion_codes(params, grid)
-    if codes is None:
-        raise InputError("ECOREGIONS (polygon layer) or ECOREGIONS_RASTER is required")
-    data = params.get("data") or "cells"
-    settings = SamplerSettings(
-        chains=int(params.get("chains") or 4), tune=int(params.get("tune") or 2000),
-        draws=int(params.get("draws") or 2000),
-        max_treedepth=int(params.get("max_treedepth") or 10),
-        target_accept=float(params.get("target_accept") or 0.8),
-        seed=int(params.get("seed") or 0), sampler=params.get("sampler") or "nutpie")
+    codes = ecoregion_codes(p, grid)
+    settings = SamplerSettings(chains=p.chains, tune=p.tune, draws=p.draws,
+                               max_treedepth=p.max_treedepth, target_accept=p.target_accept,
+                               seed=p.seed, sampler=p.sampler)
     settings.validate()
-    steps = season_time_steps(first, params.get("season"))
+    steps = season_time_steps(first, p.season)
     stacks = {key: read_stack(info, time=steps) for key, info in infos.items()}
     blocks = ecoregion_blocks(stacks, codes)
     if not blocks:
         raise InputError("no ecoregion code (> 0) lies on the stacks' grid")
-    report.info(f"{len(blocks)} ecoregions, DATA={data}, {settings.chains} chains × "
+    report.info(f"{len(blocks)} ecoregions, DATA={p.data}, {settings.chains} chains × "
                 f"({settings.tune} warm-up + {settings.draws} draws), sampler {settings.sampler}")
     sampling = report.sub(0.0, 0.9)
-    fits = fit_ecoregions(blocks, data=data, max_cells=int(params.get("max_cells") or 200),
-                          settings=settings,
+    fits = fit_ecoregions(blocks, data=p.data, max_cells=p.max_cells, settings=settings,
                           progress=lambda where: sampling.progress(where.fraction),
                           log=report.info)
     coefficients = coefficient_table(fits)
     diagnostics = diagnostics_table(fits)
     names = {code: ecoregion_label(code) for code in blocks}
-    drivers = driver_points(coefficients, int(params.get("n_clusters") or 3),
-                            seed=settings.seed)
+    skipped = diagnostics[diagnostics["status"] != "fitted"]
+    reasons = [f"{names.get(row['ecoregion'], row['ecoregion'])} {row['status']}: "
+               f"{row['reason']}" for _, row in skipped.iterrows()]
+    if len(skipped) == len(diagnostics):
+        raise SoilpError(f"no ecoregion could be fitted ({len(diagnostics)} on the grid): "
+                         + "; ".join(reasons))
+    drivers = driver_points(coefficients, p.n_clusters, seed=settings.seed)
     negative = drivers.points[drivers.points["negative_dependence"]]
     if len(negative):
         report.info("drivers of negative dependence (quadrants II and IV): " + "; ".join(
@@ -114,33 +168,28 @@ def bayesian_drivers(params: dict, report: Reporter) -> dict:
 
     results: dict = {"ECOREGIONS_FITTED": int((diagnostics["status"] == "fitted").sum()),
                      "ECOREGIONS_CONVERGED": int(diagnostics["converged"].sum())}
-    if params.get("output_table"):
-        table = coefficients.assign(ecoregion_name=[names.get(e, str(e))
-                                                    for e in coefficients["ecoregion"]])
-        results["OUTPUT_TABLE"] = str(write_csv(params["output_table"],
-                                                table.to_dict("records")))
+    table = coefficients.assign(ecoregion_name=[names.get(e, str(e))
+                                                for e in coefficients["ecoregion"]])
+    results.update(outputs.csv("output_table", table.to_dict("records"), list(table.columns)))
     title = "Bayesian drivers of the precipitation–soil moisture dependence" + (
-        f" ({params['season']})" if params.get("season") not in (None, "", "all") else "")
+        f" ({p.season})" if p.season != "all" else "")
     figure = driver_figure(drivers, title)
-    if params.get("output_figure"):
-        Path(params["output_figure"]).parent.mkdir(parents=True, exist_ok=True)
-        Path(params["output_figure"]).write_bytes(figure_png(figure))
-        results["OUTPUT_FIGURE"] = str(params["output_figure"])
-    if params.get("output_report"):
-        results["OUTPUT_REPORT"] = str(write_report(
-            params["output_report"], diagnostics.assign(
-                ecoregion=[names.get(e, str(e)) for e in diagnostics["ecoregion"]]),
+    if outputs.given("output_figure"):
+        outputs.path("output_figure").write_bytes(figure_png(figure))
+        results["OUTPUT_FIGURE"] = outputs.final("output_figure")
+    if outputs.given("output_report"):
+        write_report(outputs.path("output_report"), diagnostics.assign(
+            ecoregion=[names.get(e, str(e)) for e in diagnostics["ecoregion"]]),
             drivers, figure, title=title,
-            settings={"DATA": data, "chains": settings.chains, "tune": settings.tune,
+            settings={"DATA": p.data, "chains": settings.chains, "tune": settings.tune,
                       "draws": settings.draws, "max_treedepth": settings.max_treedepth,
                       "target_accept": settings.target_accept, "seed": settings.seed,
-                      "sampler": settings.sampler}))
-    if params.get("output_layer"):
-        frame = ecoregion_layer(drivers.points, diagnostics, params, grid, codes)
-        results["OUTPUT_LAYER"] = str(write_geopackage(frame, params["output_layer"],
-                                                       "bayesian_drivers"))
-    skipped = diagnostics[diagnostics["status"] != "fitted"]
-    for _, row in skipped.iterrows():
-        report.warning(f"ecoregion {names.get(row['ecoregion'], row['ecoregion'])} "
-                       f"{row['status']}: {row['reason']}")
+                      "sampler": settings.sampler})
+        results["OUTPUT_REPORT"] = outputs.final("output_report")
+    if outputs.given("output_layer"):
+        frame = ecoregion_layer(drivers.points, diagnostics, p, grid, codes)
+        write_geopackage(frame, outputs.path("output_layer"), "bayesian_drivers")
+        results["OUTPUT_LAYER"] = outputs.final("output_layer")
+    for reason in reasons:
+        report.warning(f"ecoregion {reason}")
     return results

@@ -1,15 +1,18 @@
 """What the engine steps share: opening and matching the input stacks, choosing a season's
-time steps, reading the ecoregions, per-ecoregion summary tables, the worker count."""
+time steps, reading the ecoregions, per-ecoregion summary tables, the worker count, and the
+parameters several steps declare alike. ``p`` is a step's parameters (``contract``)."""
 
 from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
+from .. import contract
 from ..blocks import BlockInput, default_processes
 from ..ecoregions import load_ecoregions
 from ..errors import InputError
@@ -20,26 +23,35 @@ from ..timestack import StackInfo, check_stacks_match, read_stack_info
 SEASONS = ("all", "MAM", "JJA", "SON", "DJF")
 
 
-def required(params: Mapping[str, Any], key: str) -> Any:
-    """A parameter that must be given; an InputError naming it (upper case, as in QGIS) if not."""
-    value = params.get(key)
-    if value is None or value == "":
-        raise InputError(f"{key.upper()} is required")
-    return value
+# ---- parameters several steps declare alike (as processing_algs/parameters.py) ---------------
+
+def season_parameter() -> Any:
+    return contract.choice(SEASONS, "all")
 
 
-def open_stacks(params: Mapping[str, Any], keys: Sequence[str],
-                optional: Sequence[str] = ()) -> dict[str, StackInfo]:
+def processes_parameter() -> Any:
+    """PROCESSES: worker processes, 0 = every core."""
+    return contract.integer(0, minimum=0)
+
+
+def min_observations_parameter(default: int) -> Any:
+    return contract.integer(default, minimum=3)
+
+
+# ---- inputs ------------------------------------------------------------------------------------
+
+def open_stacks(p: Any, keys: Sequence[str], optional: Sequence[str] = ()
+                ) -> dict[str, StackInfo]:
     """Open the stacks named by ``keys`` (and ``optional`` ones when given) and check they share
     CRS, grid and time steps; each is named by its parameter (``SOIL_MOISTURE``) in messages."""
     infos = {}
-    for key in list(keys) + [k for k in optional if params.get(k)]:
-        infos[key] = read_stack_info(required(params, key), name=key.upper())
+    for key in list(keys) + [k for k in optional if getattr(p, k)]:
+        infos[key] = read_stack_info(str(getattr(p, key)), name=key.upper())
     check_stacks_match(*infos.values())
     return infos
 
 
-def season_time_steps(info: StackInfo, season: Optional[str]) -> Optional[np.ndarray]:
+def season_time_steps(info: StackInfo, season: str | None) -> np.ndarray | None:
     """Indices of the steps of ``season`` (None for all): for monthly stacks that season's months
     of every year, for seasonal stacks that season's values."""
     if not season or season == "all":
@@ -54,7 +66,7 @@ def season_time_steps(info: StackInfo, season: Optional[str]) -> Optional[np.nda
     return steps
 
 
-def block_inputs(infos: Mapping[str, StackInfo], season: Optional[str] = None
+def block_inputs(infos: Mapping[str, StackInfo], season: str | None = None
                  ) -> dict[str, BlockInput]:
     """Executor inputs for matched stacks, restricted to ``season``."""
     first = next(iter(infos.values()))
@@ -62,26 +74,26 @@ def block_inputs(infos: Mapping[str, StackInfo], season: Optional[str] = None
     return {key: BlockInput(info, steps) for key, info in infos.items()}
 
 
-def processes(params: Mapping[str, Any]) -> int:
-    """Worker processes: the PROCESSES parameter, 0 or empty meaning every core."""
-    value = params.get("processes")
-    if value in (None, "", 0):
-        return default_processes()
-    if int(value) < 0:
-        raise InputError(f"PROCESSES must be 0 (all cores) or more, not {value}")
-    return int(value)
+def processes(p: Any) -> int:
+    """Worker processes: the PROCESSES parameter, 0 meaning every core."""
+    return int(p.processes) or default_processes()
 
 
-def ecoregion_codes(params: Mapping[str, Any], grid) -> Optional[np.ndarray]:
+def ecoregion_codes(p: Any, grid, report: Any | None = None) -> np.ndarray | None:
     """Ecoregion code per cell from ECOREGIONS (polygons + FIELD) or ECOREGIONS_RASTER; None if
-    neither is given."""
-    vector = params.get("ecoregions")
-    raster = params.get("ecoregions_raster")
-    if vector:
-        return load_ecoregions(vector, grid, field=params.get("field") or "BIOME")
-    if raster:
-        return load_ecoregions(raster, grid)
-    return None
+    neither is given. A warning to ``report`` when no ecoregion lies on the grid."""
+    if getattr(p, "ecoregions", None):
+        codes = load_ecoregions(str(p.ecoregions), grid, field=p.field or "BIOME")
+        source = f"ECOREGIONS {p.ecoregions}"
+    elif getattr(p, "ecoregions_raster", None):
+        codes = load_ecoregions(str(p.ecoregions_raster), grid)
+        source = f"ECOREGIONS_RASTER {p.ecoregions_raster}"
+    else:
+        return None
+    if report is not None and not (codes > 0).any():
+        report.warning(f"no ecoregion of {source} overlaps the stacks' grid: the table has only "
+                       f"the row 'all'")
+    return codes
 
 
 def ecoregion_label(code: int) -> str:
@@ -90,7 +102,7 @@ def ecoregion_label(code: int) -> str:
     return f"{int(code)} {name}" if name else str(int(code))
 
 
-def summarise_by_ecoregion(codes: Optional[np.ndarray], valid: np.ndarray,
+def summarise_by_ecoregion(codes: np.ndarray | None, valid: np.ndarray,
                            summarise: Callable[[np.ndarray], dict[str, Any]]
                            ) -> list[dict[str, Any]]:
     """One row per ecoregion present among the valid cells, then a row ``all``.
@@ -107,12 +119,17 @@ def summarise_by_ecoregion(codes: Optional[np.ndarray], valid: np.ndarray,
     return rows
 
 
-def write_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]]) -> Path:
-    """Write rows (dicts with the same keys) as CSV, atomically; floats with 6 significant digits."""
+def write_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]],
+              columns: Sequence[str] | None = None) -> Path:
+    """Write rows (dicts with the same keys) as CSV, atomically; floats with 6 significant digits.
+    The header is ``columns`` (default: the first row's keys); a table is never written without
+    one."""
     path = Path(path)
+    columns = list(columns) if columns is not None else list(rows[0].keys()) if rows else []
+    if not columns:
+        raise ValueError(f"{path.name}: a table needs its columns")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
-    columns = list(rows[0].keys()) if rows else []
     with open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()

@@ -5,28 +5,84 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
-from .. import styles
+from .. import contract
 from ..blocks import BlockExecutor, OutputSpec
+from ..contract import FileOutput, RasterOutput, StepParameters
+from ..copula.families import FAMILY_SETS
 from ..copula.fit import PyvinecopulibFitter
 from ..copula.margins import calendar_months, deseasonalize
 from ..kendall import kendall_tau_b
 from ..protocol import Reporter
-from ..tables import STATUS_NODATA, status_codes
-from ..timestack import write_raster
+from ..tables import STATUS_NODATA, status_code, status_codes
 from .common import (
     block_inputs,
     ecoregion_codes,
+    min_observations_parameter,
     open_stacks,
     processes,
+    processes_parameter,
+    season_parameter,
     summarise_by_ecoregion,
-    write_csv,
 )
+from .outputs import StepOutputs, engine_step, require_computed
 
 FAMILY_NODATA = -1
+
+
+@dataclass(frozen=True)
+class Parameters(StepParameters):
+    """Parameters of ``copula_dependence`` (soilp:copuladependence)."""
+
+    STEP = "copula_dependence"
+
+    precipitation: str = contract.stack()
+    soil_moisture: str = contract.stack()
+    season: str = season_parameter()
+    deseasonalize: bool = contract.boolean(False)
+    margins: str = contract.choice(("empirical", "parametric"), "empirical")
+    family_set: str = contract.choice(tuple(FAMILY_SETS), "all")
+    criterion: str = contract.choice(("aic", "bic"), "aic")
+    min_observations: int = min_observations_parameter(15)
+    ecoregions: str | None = contract.vector()
+    field: str | None = contract.field_name()
+    ecoregions_raster: str | None = contract.raster(required=False)
+    processes: int = processes_parameter()
+    output_tau: str | None = contract.raster_output()
+    output_lower_tail: str | None = contract.raster_output()
+    output_upper_tail: str | None = contract.raster_output()
+    output_discordant_tail: str | None = contract.raster_output()
+    output_family: str | None = contract.raster_output()
+    output_parameters: str | None = contract.raster_output()
+    output_empirical_tau: str | None = contract.raster_output()
+    output_p_value: str | None = contract.raster_output()
+    output_status: str | None = contract.raster_output()
+    output_table: str | None = contract.file_output()
+
+
+OUTPUTS = (
+    RasterOutput("output_tau", "kendall_tau", bands=["kendall_tau"], style="tau"),
+    RasterOutput("output_lower_tail", "lower_tail_dependence", bands=["lower_tail_dependence"],
+                 style="tail"),
+    RasterOutput("output_upper_tail", "upper_tail_dependence", bands=["upper_tail_dependence"],
+                 style="tail"),
+    RasterOutput("output_discordant_tail", "discordant_tail_dependence",
+                 bands=["discordant_tail_dependence"], style="tail"),
+    RasterOutput("output_family", "family", "int16", FAMILY_NODATA, ["VineCopula family"],
+                 style="family"),
+    RasterOutput("output_parameters", "parameters", bands=["par", "par2", "par3"]),
+    RasterOutput("output_empirical_tau", "empirical_tau", bands=["kendall_tau_b"], style="tau"),
+    RasterOutput("output_p_value", "p_value", bands=["p_value"], style="p_value"),
+    RasterOutput("output_status", "status", "uint8", STATUS_NODATA, ["status"], style="status"),
+    FileOutput("output_table", "csv", "per ecoregion and 'all': valid_cells, negative_share, "
+                                      "mean_tau, mean_lower_tail, mean_upper_tail, "
+                                      "most_common_family"),
+)
+#: columns of the table
+TABLE_COLUMNS = ("ecoregion", "valid_cells", "negative_share", "mean_tau", "mean_lower_tail",
+                 "mean_upper_tail", "most_common_family")
 
 
 @dataclass(frozen=True)
@@ -34,7 +90,7 @@ class CopulaDependenceBlock:
     """Block function: optional deseasonalising, the copula fit, the sample Kendall τ-b."""
 
     fitter: PyvinecopulibFitter
-    months: Optional[tuple[int, ...]] = None  # calendar month of each step, when deseasonalising
+    months: tuple[int, ...] | None = None  # calendar month of each step, when deseasonalising
 
     def __call__(self, blocks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         precipitation, soil_moisture = blocks["precipitation"], blocks["soil_moisture"]
@@ -58,7 +114,7 @@ class CopulaDependenceBlock:
         }
 
 
-OUTPUTS = {
+OUTPUTS_SPEC = {
     "kendall_tau": OutputSpec(),
     "lower_tail_dependence": OutputSpec(),
     "upper_tail_dependence": OutputSpec(),
@@ -67,13 +123,13 @@ OUTPUTS = {
     "parameters": OutputSpec(bands=3),
     "empirical_tau": OutputSpec(),
     "p_value": OutputSpec(),
-    "status": OutputSpec(dtype="uint8", fill=1),
+    "status": OutputSpec(dtype="uint8", fill=status_code("no_data")),
 }
 
 
-def dependence_table(arrays: dict[str, np.ndarray], codes: Optional[np.ndarray]) -> list[dict]:
-    """Per ecoregion and overall: valid cells, share with τ < 0 (the paper's headline number),
-    mean τ, mean λL, mean λU, the most common family."""
+def dependence_table(arrays: dict[str, np.ndarray], codes: np.ndarray | None) -> list[dict]:
+    """Per ecoregion and overall: valid cells, share with τ < 0 (the headline number of the
+    paper, docs/REFERENCES.md [paper]), mean τ, mean λL, mean λU, the most common family."""
     tau = arrays["kendall_tau"][0]
     lower = arrays["lower_tail_dependence"][0]
     upper = arrays["upper_tail_dependence"][0]
@@ -96,63 +152,38 @@ def dependence_table(arrays: dict[str, np.ndarray], codes: Optional[np.ndarray])
     return summarise_by_ecoregion(codes, valid, summarise)
 
 
-def copula_dependence(params: dict, report: Reporter) -> dict:
-    infos = open_stacks(params, ["precipitation", "soil_moisture"])
+@engine_step(Parameters, OUTPUTS)
+def copula_dependence(p: Parameters, outputs: StepOutputs, report: Reporter) -> dict:
+    infos = open_stacks(p, ["precipitation", "soil_moisture"])
     first = infos["precipitation"]
     grid = first.grid
-    season = params.get("season") or "all"
-    inputs = block_inputs(infos, season)
+    inputs = block_inputs(infos, p.season)
     steps = inputs["precipitation"].time_steps
     dates = first.dates if steps is None else first.dates[steps]
-    fitter = PyvinecopulibFitter(
-        family_set=params.get("family_set") or "all",
-        criterion=params.get("criterion") or "aic",
-        margins=params.get("margins") or "empirical",
-        min_observations=int(params.get("min_observations") or 15))
-    deseasonalize = bool(params.get("deseasonalize"))
-    months = tuple(int(m) for m in calendar_months(dates)) if deseasonalize else None
-    codes = ecoregion_codes(params, grid)  # read before the long fit: a bad layer fails fast
-    workers = processes(params)
+    fitter = PyvinecopulibFitter(family_set=p.family_set, criterion=p.criterion,
+                                 margins=p.margins, min_observations=p.min_observations)
+    months = tuple(int(m) for m in calendar_months(dates)) if p.deseasonalize else None
+    codes = ecoregion_codes(p, grid, report)  # read before the long fit: a bad layer fails fast
+    workers = processes(p)
     report.info(f"copula per cell: {grid.width}×{grid.height} cells × {len(dates)} steps "
-                f"(season {season}), families '{fitter.family_set}', {fitter.criterion.upper()}, "
-                f"{fitter.margins} margins{', deseasonalised' if deseasonalize else ''}; "
+                f"(season {p.season}), families '{fitter.family_set}', "
+                f"{fitter.criterion.upper()}, {fitter.margins} margins"
+                f"{', deseasonalised' if p.deseasonalize else ''}; "
                 f"{workers} worker process{'es' if workers > 1 else ''}")
-    arrays = BlockExecutor(workers).run(CopulaDependenceBlock(fitter, months), inputs, OUTPUTS,
+    arrays = BlockExecutor(workers).run(CopulaDependenceBlock(fitter, months), inputs, OUTPUTS_SPEC,
                                         report.sub(0.0, 0.95))
+    status = arrays["status"][0]
+    require_computed(status)
 
-    written = {}
-    targets = [  # (output, values, dtype, nodata, band names, style)
-        ("output_tau", "kendall_tau", "float32", -9999.0, ["kendall_tau"], styles.tau_style()),
-        ("output_lower_tail", "lower_tail_dependence", "float32", -9999.0,
-         ["lower_tail_dependence"], styles.tail_dependence_style()),
-        ("output_upper_tail", "upper_tail_dependence", "float32", -9999.0,
-         ["upper_tail_dependence"], styles.tail_dependence_style()),
-        ("output_discordant_tail", "discordant_tail_dependence", "float32", -9999.0,
-         ["discordant_tail_dependence"], styles.tail_dependence_style()),
-        ("output_family", "family", "int16", FAMILY_NODATA, ["VineCopula family"],
-         styles.family_style()),
-        ("output_parameters", "parameters", "float32", -9999.0, ["par", "par2", "par3"], None),
-        ("output_empirical_tau", "empirical_tau", "float32", -9999.0, ["kendall_tau_b"],
-         styles.tau_style()),
-        ("output_p_value", "p_value", "float32", -9999.0, ["p_value"],
-         styles.continuous_style(0.0, 0.1, "p", ramp=styles.SEQUENTIAL_BLUES)),
-        ("output_status", "status", "uint8", STATUS_NODATA, ["status"], styles.status_style()),
-    ]
-    for key, name, dtype, nodata, band_names, style in targets:
-        if params.get(key):
-            written[key.upper()] = str(write_raster(params[key], arrays[name], grid, dtype, nodata,
-                                                    band_names=band_names, style_qml=style))
+    written = outputs.rasters(arrays, grid)
     rows = dependence_table(arrays, codes)
-    if params.get("output_table"):
-        written["OUTPUT_TABLE"] = str(write_csv(params["output_table"], rows))
+    written.update(outputs.csv("output_table", rows, TABLE_COLUMNS))
 
     overall = rows[-1]
-    status = arrays["status"][0]
     empty = ", ".join(f"{n} {entry['name'].replace('_', ' ')}" for entry in status_codes()
                       if entry["code"] and (n := int((status == entry["code"]).sum())))
-    report.info(f"{overall['valid_cells']} cells fitted"
-                + (f"; negative dependence (τ < 0) in {overall['negative_share']:.1%} of them"
-                   if overall["valid_cells"] else "")
+    report.info(f"{overall['valid_cells']} cells fitted; negative dependence (τ < 0) in "
+                f"{overall['negative_share']:.1%} of them"
                 + (f"; empty cells: {empty}" if empty else ""))
     written["VALID_CELLS"] = overall["valid_cells"]
     written["NEGATIVE_SHARE"] = overall["negative_share"]

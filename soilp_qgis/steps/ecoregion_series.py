@@ -1,4 +1,5 @@
-"""``ecoregion_series``: mean of a time stack over each ecoregion at each date (soilp:ecoregionseries).
+"""``ecoregion_series``: mean of a time stack over each ecoregion at each date
+(soilp:ecoregionseries).
 
 Parameters: ``input`` (time stack), ``ecoregions`` (polygon layer, rasterized onto the stack's
 grid by ``field``, default ``BIOME``) or ``ecoregions_raster`` (integer raster on the stack's grid),
@@ -8,25 +9,47 @@ ecoregion's cells with a value at that date (unweighted); ``nan`` where none has
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from .. import contract
 from ..blocks import plan_blocks
+from ..contract import FileOutput, StepParameters
 from ..ecoregions import ecoregion_totals, series_from_totals
 from ..errors import InputError
 from ..protocol import Reporter
 from ..timestack import read_stack
 from ._inputs import open_stack
-from .common import ecoregion_codes, required, write_csv
+from .common import ecoregion_codes
+from .outputs import StepOutputs, engine_step
+
+
+@dataclass(frozen=True)
+class Parameters(StepParameters):
+    """Parameters of ``ecoregion_series`` (soilp:ecoregionseries)."""
+
+    STEP = "ecoregion_series"
+
+    input: str = contract.stack()
+    ecoregions: str | None = contract.vector()
+    field: str | None = contract.field_name()
+    ecoregions_raster: str | None = contract.raster(required=False)
+    output: str = contract.file_output(required=True)
+
+
+OUTPUTS = (FileOutput("output", "csv", "ecoregion, date, mean, valid_cells"),)
+COLUMNS = ("ecoregion", "date", "mean", "valid_cells")
 
 #: float32 values read per block (time × cells)
 BLOCK_VALUES = 32 * 1024 * 1024
 
 
-def ecoregion_series(params: dict, report: Reporter) -> dict:
+@engine_step(Parameters, OUTPUTS)
+def ecoregion_series(p: Parameters, outputs: StepOutputs, report: Reporter) -> dict:
     """Mean of ``input`` over each ecoregion per date; write ``output`` (CSV)."""
-    info = open_stack(params)
-    output = str(required(params, "output"))
-    codes = ecoregion_codes(params, info.grid)
+    info = open_stack(p)
+    codes = ecoregion_codes(p, info.grid)
     if codes is None:
         raise InputError("ECOREGIONS (polygon layer) or ECOREGIONS_RASTER is required")
     ecoregions = np.unique(codes[codes > 0]).astype(np.int64)
@@ -48,6 +71,7 @@ def ecoregion_series(params: dict, report: Reporter) -> dict:
             counts[slot] += block_counts
         report.progress(0.05 + 0.9 * (done + 1) / len(windows))
     series = series_from_totals(ecoregions, sums, counts, info.dates)
-    write_csv(output, [{"ecoregion": int(code), "date": str(date), "mean": float(mean),
-                        "valid_cells": int(count)} for code, date, mean, count in zip(*series)])
-    return {"OUTPUT": output, "ECOREGIONS": [int(c) for c in ecoregions], "DATES": info.count}
+    outputs.csv("output", [{"ecoregion": int(code), "date": str(date), "mean": float(mean),
+                            "valid_cells": int(count)} for code, date, mean, count in zip(*series)],
+                COLUMNS)
+    return {"OUTPUT": p.output, "ECOREGIONS": [int(c) for c in ecoregions], "DATES": info.count}

@@ -2,18 +2,66 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .. import styles
+from .. import contract, styles
 from ..blocks import BlockExecutor, OutputSpec
+from ..contract import RasterOutput, StepParameters
 from ..errors import InputError
 from ..lags import lagged_dependence as lagged_dependence_of_block
 from ..protocol import Reporter
 from ..tables import STATUS_NODATA, status_code
-from ..timestack import write_raster
-from .common import block_inputs, open_stacks, processes
+from .common import (
+    block_inputs,
+    min_observations_parameter,
+    open_stacks,
+    processes,
+    processes_parameter,
+)
+from .outputs import StepOutputs, engine_step, require_computed
+
+LAG_NODATA = 255
+
+
+@dataclass(frozen=True)
+class Parameters(StepParameters):
+    """Parameters of ``lagged_dependence`` (soilp:laggeddependence)."""
+
+    STEP = "lagged_dependence"
+
+    precipitation: str = contract.stack()
+    soil_moisture: str = contract.stack()
+    max_lag: int = contract.integer(12, minimum=0, maximum=120)
+    min_observations: int = min_observations_parameter(15)
+    processes: int = processes_parameter()
+    output_tau_by_lag: str | None = contract.raster_output()
+    output_optimal_lag: str | None = contract.raster_output()
+    output_tau_at_optimal_lag: str | None = contract.raster_output()
+    output_status: str | None = contract.raster_output()
+
+
+def lag_bands(context: Mapping[str, Any]) -> list[str]:
+    """tau at lag k (unit steps), k = 0…MAX_LAG"""
+    return [f"tau at lag {k} ({context['unit']} steps)" for k in range(context["max_lag"] + 1)]
+
+
+def lag_style(context: Mapping[str, Any]) -> str:
+    """lag (paletted 0…MAX_LAG)"""
+    return styles.lag_style(context["max_lag"])
+
+
+OUTPUTS = (
+    RasterOutput("output_tau_by_lag", "tau_by_lag", bands=lag_bands, style="tau"),
+    RasterOutput("output_optimal_lag", "optimal_lag", "uint8", LAG_NODATA, ["optimal lag"],
+                 style=lag_style),
+    RasterOutput("output_tau_at_optimal_lag", "tau_at_optimal_lag", bands=["tau at optimal lag"],
+                 style="tau"),
+    RasterOutput("output_status", "status", "uint8", STATUS_NODATA, ["status"], style="status"),
+)
 
 
 @dataclass(frozen=True)
@@ -35,45 +83,30 @@ class LaggedDependenceBlock:
         }
 
 
-def lagged_dependence(params: dict, report: Reporter) -> dict:
-    infos = open_stacks(params, ["precipitation", "soil_moisture"])
+@engine_step(Parameters, OUTPUTS)
+def lagged_dependence(p: Parameters, outputs: StepOutputs, report: Reporter) -> dict:
+    infos = open_stacks(p, ["precipitation", "soil_moisture"])
     grid = infos["precipitation"].grid
     steps = infos["precipitation"].count
-    max_lag = int(params.get("max_lag", 12))
-    if not 0 <= max_lag < steps - 1:
-        raise InputError(f"MAX_LAG {max_lag} leaves no pairs: the stacks have {steps} time steps")
-    min_observations = int(params.get("min_observations") or 15)
-    report.info(f"τ-b of precipitation(t) and soil moisture(t+k), k = 0…{max_lag}, "
+    if not p.max_lag < steps - 1:
+        raise InputError(f"MAX_LAG {p.max_lag} leaves no pairs: the stacks have {steps} time "
+                         f"steps")
+    report.info(f"τ-b of precipitation(t) and soil moisture(t+k), k = 0…{p.max_lag}, "
                 f"on {grid.width}×{grid.height} cells × {steps} steps")
-    outputs = {"tau_by_lag": OutputSpec(bands=max_lag + 1),
-               "optimal_lag": OutputSpec(), "tau_at_optimal_lag": OutputSpec(),
-               "status": OutputSpec(dtype="uint8", fill=status_code("no_data"))}
-    arrays = BlockExecutor(processes(params)).run(
-        LaggedDependenceBlock(max_lag, min_observations), block_inputs(infos), outputs,
+    specs = {"tau_by_lag": OutputSpec(bands=p.max_lag + 1),
+             "optimal_lag": OutputSpec(), "tau_at_optimal_lag": OutputSpec(),
+             "status": OutputSpec(dtype="uint8", fill=status_code("no_data"))}
+    arrays = BlockExecutor(processes(p)).run(
+        LaggedDependenceBlock(p.max_lag, p.min_observations), block_inputs(infos), specs,
         report.sub(0.0, 0.95))
+    status = arrays["status"][0]
+    fitted = require_computed(status)
 
     unit = infos["precipitation"].time_scale.removesuffix("ly").replace("dai", "day")
-    results = {}
-    targets = [  # (output, values, dtype, nodata, band names, style)
-        ("output_tau_by_lag", arrays["tau_by_lag"], "float32", -9999.0,
-         [f"tau at lag {k} ({unit} steps)" for k in range(max_lag + 1)], styles.tau_style()),
-        ("output_optimal_lag", arrays["optimal_lag"], "uint8", 255, ["optimal lag"],
-         styles.lag_style(max_lag)),
-        ("output_tau_at_optimal_lag", arrays["tau_at_optimal_lag"], "float32", -9999.0,
-         ["tau at optimal lag"], styles.tau_style()),
-        ("output_status", arrays["status"], "uint8", STATUS_NODATA, ["status"],
-         styles.status_style()),
-    ]
-    for key, data, dtype, nodata, names, style in targets:
-        if params.get(key):
-            results[key.upper()] = str(write_raster(params[key], data, grid, dtype, nodata,
-                                                    band_names=names, style_qml=style))
-    status = arrays["status"][0]
-    fitted = int((status == 0).sum())
+    results = outputs.rasters(arrays, grid, {"unit": unit})
     lag = arrays["optimal_lag"][0]
-    if fitted:
-        counts = np.bincount(lag[status == 0].astype(int), minlength=max_lag + 1)
-        report.info(f"{fitted} cells with a τ; most common optimal lag {int(counts.argmax())} "
-                    f"({counts.max() / fitted:.0%} of them)")
+    counts = np.bincount(lag[status == 0].astype(int), minlength=p.max_lag + 1)
+    report.info(f"{fitted} cells with a τ; most common optimal lag {int(counts.argmax())} "
+                f"({counts.max() / fitted:.0%} of them)")
     results["FITTED_CELLS"] = fitted
     return results

@@ -8,18 +8,38 @@ lists the codes of any other field.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from .. import contract
+from ..contract import FileOutput, StepParameters
 from ..ecoregions import NO_ECOREGION, biome_names, burn_ecoregions, read_ecoregion_polygons
 from ..protocol import Reporter
 from ..styles import StyleClass, biome_style, paletted_style
 from ..timestack import write_raster
 from ._inputs import reference_grid
-from .common import required
+from .outputs import StepOutputs, engine_step
 
 #: colours cycled over the codes of a field other than BIOME (ColorBrewer Paired)
 QUALITATIVE = ["#a6cee3", "#1f78b4", "#b2df8a", "#33a02c", "#fb9a99", "#e31a1c", "#fdbf6f",
                "#ff7f00", "#cab2d6", "#6a3d9a", "#ffff99", "#b15928"]
+
+
+@dataclass(frozen=True)
+class Parameters(StepParameters):
+    """Parameters of ``rasterize_ecoregions`` (soilp:rasterizeecoregions)."""
+
+    STEP = "rasterize_ecoregions"
+
+    input: str = contract.vector(required=True)
+    field: str = contract.field_name()
+    reference: str = contract.raster()
+    output: str = contract.raster_output(required=True)
+
+
+OUTPUTS = (FileOutput("output", "raster", "integer codes of FIELD, 0 = no ecoregion (nodata), "
+                                          "styled with the biome names or one colour per code"),)
 
 
 def ecoregion_style(codes) -> str:
@@ -31,13 +51,12 @@ def ecoregion_style(codes) -> str:
                           for i, code in enumerate(codes))
 
 
-def rasterize_ecoregions(params: dict, report: Reporter) -> dict:
+@engine_step(Parameters, OUTPUTS)
+def rasterize_ecoregions(p: Parameters, outputs: StepOutputs, report: Reporter) -> dict:
     """Rasterize ``input``'s ``field`` onto the grid of ``reference``; write ``output``."""
-    source = str(required(params, "input"))
-    field = str(params.get("field") or "BIOME")
-    output = str(required(params, "output"))
-    grid = reference_grid(str(required(params, "reference")))
-    polygons = read_ecoregion_polygons(source, field=field, layer=params.get("layer") or None)
+    source, field = str(p.input), p.field or "BIOME"
+    grid = reference_grid(str(p.reference))
+    polygons = read_ecoregion_polygons(source, field=field)
     report.info(f"layer {polygons.layer!r}: {len(polygons.codes)} polygons, "
                 f"{np.unique(polygons.codes).size} {field} codes")
     if polygons.left_out:
@@ -50,8 +69,8 @@ def rasterize_ecoregions(params: dict, report: Reporter) -> dict:
     if present.size == 0:
         report.warning(f"no cell centre of the reference grid lies in a polygon of "
                        f"{polygons.layer!r}: the output is empty")
-    write_raster(output, codes, grid, codes.dtype, NO_ECOREGION, band_names=[field],
-                 style_qml=ecoregion_style(np.unique(polygons.codes)),
+    write_raster(outputs.path("output"), codes, grid, codes.dtype, NO_ECOREGION,
+                 band_names=[field], style_qml=ecoregion_style(np.unique(polygons.codes)),
                  tags={"field": field, "source": source})
-    return {"OUTPUT": output, "FIELD": field,
+    return {"OUTPUT": p.output, "FIELD": field,
             "CELLS_PER_CODE": {str(c): int(n) for c, n in zip(present, cells)}}

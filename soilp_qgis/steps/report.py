@@ -14,30 +14,69 @@ JSON text), ``parameters`` (name → value, a dict or its JSON text).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from .. import contract
+from ..contract import FileOutput, StepParameters
 from ..errors import InputError
 from ..protocol import Reporter
-from ..report import make_report, write_provenance
-from .common import required
+from .outputs import StepOutputs, engine_step
 
 
-def report(params: dict, reporter: Reporter) -> dict:
+@dataclass(frozen=True)
+class Parameters(StepParameters):
+    """Parameters of ``report`` (soilp:report)."""
+
+    STEP = "report"
+
+    input_folder: str = contract.folder()
+    title: str | None = contract.text()
+    ecoregions: str | None = contract.vector()
+    field: str | None = contract.field_name()
+    ecoregions_raster: str | None = contract.raster(required=False)
+    output_html: str | None = contract.file_output()
+
+    def html(self) -> Path:
+        return Path(str(self.output_html or Path(self.input_folder) / "report.html"))
+
+    def validate(self) -> None:
+        if not Path(self.input_folder).is_dir():
+            raise InputError(f"INPUT_FOLDER {self.input_folder} is not a folder")
+        if self.html().suffix.lower() not in (".html", ".htm"):
+            raise InputError(f"OUTPUT_HTML {self.html()} must end in .html")
+
+    def derived_outputs(self) -> dict[str, str]:
+        return {} if self.output_html else {"OUTPUT_HTML (default)": str(self.html())}
+
+
+OUTPUTS = (FileOutput("output_html", "html", "the report page; report_*.png beside it"),)
+
+
+@dataclass(frozen=True)
+class ProvenanceParameters(StepParameters):
+    """Parameters of ``provenance`` (used by ``make demo``; no toolbox algorithm)."""
+
+    STEP = "provenance"
+
+    output_folder: str = contract.folder_output(required=True)
+    inputs: dict | None = contract.mapping()
+    parameters: dict | None = contract.mapping()
+
+
+@engine_step(Parameters, OUTPUTS, staged=False)
+def report(p: Parameters, outputs: StepOutputs, reporter: Reporter) -> dict:
     """Write the report of ``input_folder``."""
-    folder = Path(str(required(params, "input_folder")))
-    if not folder.is_dir():
-        raise InputError(f"INPUT_FOLDER {folder} is not a folder")
-    output_html = Path(str(params.get("output_html") or folder / "report.html"))
-    if output_html.suffix.lower() not in (".html", ".htm"):
-        raise InputError(f"OUTPUT_HTML {output_html} must end in .html")
-    ecoregions = params.get("ecoregions_raster") or params.get("ecoregions") or None
+    from ..report import make_report
+
+    folder = Path(p.input_folder)
+    output_html = p.html()
+    ecoregions = p.ecoregions_raster or p.ecoregions or None
     if ecoregions and not Path(str(ecoregions).split("|")[0]).exists():
         raise InputError(f"ECOREGIONS {ecoregions} does not exist")
     reporter.info(f"report of {folder} → {output_html}")
-    result = make_report(folder, output_html, title=params.get("title") or None,
-                         ecoregions=ecoregions, field=params.get("field") or "BIOME",
-                         reporter=reporter)
+    result = make_report(folder, output_html, title=p.title or None,
+                         ecoregions=ecoregions, field=p.field or "BIOME", reporter=reporter)
     made = [name for name, state in result.sections.items() if state == "made"]
     absent = [name for name, state in result.sections.items() if state != "made"]
     reporter.info(f"{len(made)} of {len(result.sections)} sections made"
@@ -47,26 +86,14 @@ def report(params: dict, reporter: Reporter) -> dict:
             "SECTIONS": result.sections}
 
 
-def _mapping(params: dict, key: str) -> dict[str, Any]:
-    value = params.get(key)
-    if value in (None, ""):
-        return {}
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise InputError(f"{key.upper()} must be a JSON object; got {value!r}") from None
-    if not isinstance(value, dict):
-        raise InputError(f"{key.upper()} must be a mapping of names to values; got {value!r}")
-    return value
-
-
-def provenance(params: dict, reporter: Reporter) -> dict:
+@engine_step(ProvenanceParameters, record=False)
+def provenance(p: ProvenanceParameters, outputs: StepOutputs, reporter: Reporter) -> dict:
     """Write ``<output_folder>/provenance.json``."""
-    folder = Path(str(required(params, "output_folder")))
-    inputs = _mapping(params, "inputs")
-    path = write_provenance(folder, {str(k): str(v) for k, v in inputs.items() if v},
-                            _mapping(params, "parameters"))
+    from ..report import write_provenance
+
+    inputs = p.inputs or {}
+    path = write_provenance(Path(p.output_folder),
+                            {str(k): str(v) for k, v in inputs.items() if v}, p.parameters or {})
     document = json.loads(path.read_text(encoding="utf-8"))
     absent = [name for name, entry in document["inputs"].items() if not entry.get("exists")]
     if absent:

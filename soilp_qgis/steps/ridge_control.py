@@ -4,22 +4,32 @@ ternary colour composite with its legend, a dominant-control map and a class-sha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 import numpy as np
 
-from .. import styles
+from .. import contract, styles
 from ..blocks import BlockExecutor, OutputSpec
+from ..contract import FileOutput, RasterOutput, StepParameters
 from ..protocol import Reporter
-from ..ridge import (DOMINANT_CLASSES, DOMINANT_NODATA, dominant_class_shares, ridge_control as
-                     ridge_control_of_block, ridge_control_block)
+from ..ridge import DOMINANT_CLASSES, DOMINANT_NODATA, dominant_class_shares, ridge_control_block
+from ..ridge import ridge_control as ridge_control_of_block
 from ..tables import STATUS_NODATA, status_code
-from ..ternary import RGB_NODATA, ternary_legend_png, ternary_rgb
-from ..timestack import write_raster
-from .common import (block_inputs, ecoregion_codes, open_stacks, processes,
-                     summarise_by_ecoregion, write_csv)
+from ..ternary import COLOR_MODELS, RGB_NODATA, ternary_legend_png, ternary_rgb
+from .common import (
+    block_inputs,
+    ecoregion_codes,
+    min_observations_parameter,
+    open_stacks,
+    processes,
+    processes_parameter,
+    season_parameter,
+    summarise_by_ecoregion,
+)
+from .outputs import StepOutputs, engine_step, require_computed
 
 #: Inputs in the order of the weights' colour channels; air temperature is the optional control.
 STACKS = ["soil_moisture", "precip_frequency", "precip_volume", "evapotranspiration"]
@@ -32,9 +42,10 @@ MIXED_COLOR = "#999999"
 
 @dataclass(frozen=True)
 class RidgeControlBlock:
-    """Block function: per-cell standardised ridge coefficients, α, weights, dominant class, status."""
+    """Block function: per-cell standardised ridge coefficients, α, weights, dominant class,
+    status."""
 
-    alpha: Optional[float]
+    alpha: float | None
     strong_control: float
     min_observations: int
 
@@ -49,105 +60,148 @@ def dominant_style(color_model: str, strong_control: float) -> str:
     hex_of_weight = ["#" + "".join(f"{int(v):02x}" for v in corners[:, j]) for j in range(3)]
     colors = {0: MIXED_COLOR, 1: hex_of_weight[1], 2: hex_of_weight[0], 3: hex_of_weight[2]}
     return styles.paletted_style(
-        styles.StyleClass(code, f"{code} {name}" + ("" if code == 0 else f" (W > {strong_control:g})"),
+        styles.StyleClass(code, f"{code} {name}"
+                          + ("" if code == 0 else f" (W > {strong_control:g})"),
                           colors[code])
         for code, name in DOMINANT_CLASSES.items())
 
 
-def _options(params: dict) -> tuple[Optional[float], float, int, str]:
-    """ALPHA (None: automatic), STRONG_CONTROL, MIN_OBSERVATIONS and COLOR_MODEL, checked."""
-    alpha = params.get("alpha")
-    alpha = None if alpha in (None, "") else float(alpha)
-    strong_control = float(params.get("strong_control") or 0.75)
-    min_observations = int(params.get("min_observations") or 10)
-    color_model = str(params.get("color_model") or "CMY").upper()
-    # The science checks its own options; run it on no cells so that a bad one fails now.
-    empty = np.empty((0, 1))
-    ridge_control_of_block(empty, empty, empty, empty, alpha=alpha, strong_control=strong_control,
-                           min_observations=min_observations)
-    ternary_rgb(np.empty((0, 3)), color_model)
-    return alpha, strong_control, min_observations, color_model
+@dataclass(frozen=True)
+class Parameters(StepParameters):
+    """Parameters of ``ridge_control`` (soilp:ridgecontrol)."""
+
+    STEP = "ridge_control"
+
+    soil_moisture: str = contract.stack()
+    precip_volume: str = contract.stack()
+    precip_frequency: str = contract.stack()
+    evapotranspiration: str = contract.stack()
+    air_temperature: str | None = contract.stack(required=False)
+    season: str = season_parameter()
+    alpha: float | None = contract.number(None, minimum=0.0)
+    strong_control: float = contract.number(0.75, minimum=0.01, maximum=1.0)
+    color_model: str = contract.choice(COLOR_MODELS, "CMY")
+    min_observations: int = min_observations_parameter(10)
+    ecoregions: str | None = contract.vector()
+    field: str | None = contract.field_name()
+    ecoregions_raster: str | None = contract.raster(required=False)
+    processes: int = processes_parameter()
+    output_coefficients: str | None = contract.raster_output()
+    output_weights: str | None = contract.raster_output()
+    output_rgb: str | None = contract.raster_output()
+    output_dominant: str | None = contract.raster_output()
+    output_status: str | None = contract.raster_output()
+    output_table: str | None = contract.file_output()
+    output_legend: str | None = contract.file_output()
+
+    def validate(self) -> None:
+        # The science checks its own options; run it on no cells so that a bad one fails now.
+        empty = np.empty((0, 1))
+        ridge_control_of_block(empty, empty, empty, empty, alpha=self.alpha,
+                               strong_control=self.strong_control,
+                               min_observations=self.min_observations)
+
+    def legend(self) -> Path | None:
+        """OUTPUT_LEGEND, or ``<composite>_legend.png`` beside OUTPUT_RGB when not given."""
+        if self.output_legend:
+            return Path(self.output_legend)
+        if self.output_rgb:
+            rgb = Path(self.output_rgb)
+            return rgb.with_name(f"{rgb.stem}_legend.png")
+        return None
+
+    def derived_outputs(self) -> dict[str, str]:
+        legend = self.legend()
+        if legend is None or self.output_legend:
+            return {}
+        return {"OUTPUT_LEGEND (beside OUTPUT_RGB)": str(legend)}
 
 
-def legend_path(params: dict) -> Optional[Path]:
-    """OUTPUT_LEGEND, or ``<composite>_legend.png`` beside OUTPUT_RGB when not given."""
-    if params.get("output_legend"):
-        return Path(params["output_legend"])
-    if params.get("output_rgb"):
-        rgb = Path(params["output_rgb"])
-        return rgb.with_name(f"{rgb.stem}_legend.png")
-    return None
+def coefficient_bands(context: Mapping[str, Any]) -> list[str]:
+    """β_freq, β_vol, β_ET, β_Ta (and α when automatic)"""
+    names = list(COEFFICIENT_BANDS)
+    if not context["air_temperature"]:
+        names[3] = "β_Ta (no air temperature given)"
+    if context["alpha"] is None:
+        names.append("α (chosen by leave-one-out)")
+    return names
 
 
-def ridge_control(params: dict, report: Reporter) -> dict:
-    alpha, strong_control, min_observations, color_model = _options(params)
-    season = params.get("season") or "all"
-    infos = open_stacks(params, STACKS, optional=["air_temperature"])
+def rgb_bands(context: Mapping[str, Any]) -> list[str]:
+    """red, green, blue (COLOR_MODEL)"""
+    return [f"{colour} ({context['color_model']})" for colour in ("red", "green", "blue")]
+
+
+def dominant_class_style(context: Mapping[str, Any]) -> str:
+    """dominant control (paletted, in the composite's corner colours)"""
+    return dominant_style(context["color_model"], context["strong_control"])
+
+
+OUTPUTS = (
+    RasterOutput("output_coefficients", "coefficients", bands=coefficient_bands,
+                 style="coefficient"),
+    RasterOutput("output_weights", "weights", bands=WEIGHT_BANDS, style="weight"),
+    RasterOutput("output_rgb", "rgb", "uint8", RGB_NODATA, bands=rgb_bands, style="rgb",
+                 color_interp=("red", "green", "blue")),
+    RasterOutput("output_dominant", "dominant", "uint8", DOMINANT_NODATA, ["dominant control"],
+                 style=dominant_class_style),
+    RasterOutput("output_status", "status", "uint8", STATUS_NODATA, ["status"], style="status"),
+    FileOutput("output_table", "csv", "share of the fitted cells per dominant class: row 'all' "
+                                      "and one per ecoregion"),
+    FileOutput("output_legend", "png", "the ternary legend triangle with the class shares"),
+)
+#: columns of the table
+TABLE_COLUMNS = ("ecoregion", "valid_cells",
+                 *(f"{name}_share" for name in DOMINANT_CLASSES.values()))
+
+
+@engine_step(Parameters, OUTPUTS)
+def ridge_control(p: Parameters, outputs: StepOutputs, report: Reporter) -> dict:
+    infos = open_stacks(p, STACKS, optional=["air_temperature"])
     grid = infos["soil_moisture"].grid
-    inputs = block_inputs(infos, season)
+    inputs = block_inputs(infos, p.season)
     steps = inputs["soil_moisture"].time_steps
     n_steps = infos["soil_moisture"].count if steps is None else len(steps)
-    if n_steps < min_observations:  # every cell gets status 'too few values'; the run goes on
-        report.warning(f"SEASON {season} keeps {n_steps} time steps of the stacks, fewer than "
-                       f"MIN_OBSERVATIONS {min_observations}: no cell can be fitted")
-    codes = ecoregion_codes(params, grid)
+    too_short = n_steps < p.min_observations
+    if too_short:  # every cell gets status 'too few values'; the run goes on (a model goes on)
+        report.warning(f"SEASON {p.season} keeps {n_steps} time steps of the stacks, fewer than "
+                       f"MIN_OBSERVATIONS {p.min_observations}: no cell can be fitted")
+    codes = ecoregion_codes(p, grid, report)
     with_temperature = "air_temperature" in infos
-    alpha_text = "chosen per cell by leave-one-out" if alpha is None else f"{alpha:g}"
+    alpha_text = "chosen per cell by leave-one-out" if p.alpha is None else f"{p.alpha:g}"
     report.info(f"ridge control of soil moisture ({'with' if with_temperature else 'without'} air "
-                f"temperature), α {alpha_text}, season {season}: "
+                f"temperature), α {alpha_text}, season {p.season}: "
                 f"{grid.width}×{grid.height} cells × {n_steps} steps")
 
-    outputs = {"coefficients": OutputSpec(bands=4), "alpha": OutputSpec(),
-               "weights": OutputSpec(bands=3),
-               "dominant": OutputSpec(dtype="uint8", fill=DOMINANT_NODATA),
-               "status": OutputSpec(dtype="uint8", fill=status_code("no_data"))}
-    arrays = BlockExecutor(processes(params)).run(
-        RidgeControlBlock(alpha, strong_control, min_observations), inputs, outputs,
+    specs = {"coefficients": OutputSpec(bands=4), "alpha": OutputSpec(),
+             "weights": OutputSpec(bands=3),
+             "dominant": OutputSpec(dtype="uint8", fill=DOMINANT_NODATA),
+             "status": OutputSpec(dtype="uint8", fill=status_code("no_data"))}
+    arrays = BlockExecutor(processes(p)).run(
+        RidgeControlBlock(p.alpha, p.strong_control, p.min_observations), inputs, specs,
         report.sub(0.0, 0.9))
+    if not too_short:
+        require_computed(arrays["status"][0])
 
-    coefficient_bands = list(COEFFICIENT_BANDS)
-    if not with_temperature:
-        coefficient_bands[3] = "β_Ta (no air temperature given)"
-    coefficients = arrays["coefficients"]
-    if alpha is None:
-        coefficients = np.concatenate([coefficients, arrays["alpha"]])
-        coefficient_bands.append("α (chosen by leave-one-out)")
+    if p.alpha is None:
+        arrays["coefficients"] = np.concatenate([arrays["coefficients"], arrays["alpha"]])
     weights = arrays["weights"]
-    rgb = ternary_rgb(weights.reshape(3, -1).T, color_model).reshape(3, *grid.shape)
+    arrays["rgb"] = ternary_rgb(weights.reshape(3, -1).T, p.color_model).reshape(3, *grid.shape)
     dominant = arrays["dominant"][0]
-
-    results = {}
-    targets = [  # (output, values, dtype, nodata, band names, style, colour interpretation)
-        ("output_coefficients", coefficients, "float32", -9999.0, coefficient_bands,
-         styles.continuous_style(-1.0, 1.0, "β", ramp=styles.DIVERGING_RED_BLUE), None),
-        ("output_weights", weights, "float32", -9999.0, WEIGHT_BANDS,
-         styles.continuous_style(0.0, 1.0, "W"), None),
-        ("output_rgb", rgb, "uint8", RGB_NODATA,
-         [f"{colour} ({color_model})" for colour in ("red", "green", "blue")], styles.rgb_style(),
-         ["red", "green", "blue"]),
-        ("output_dominant", dominant, "uint8", DOMINANT_NODATA, ["dominant control"],
-         dominant_style(color_model, strong_control), None),
-        ("output_status", arrays["status"], "uint8", STATUS_NODATA, ["status"],
-         styles.status_style(), None),
-    ]
-    for key, data, dtype, nodata, names, style, color_interp in targets:
-        if params.get(key):
-            results[key.upper()] = str(write_raster(params[key], data, grid, dtype, nodata,
-                                                    band_names=names, style_qml=style,
-                                                    color_interp=color_interp))
+    results = outputs.rasters(arrays, grid)
     report.progress(0.95)
 
     valid = dominant != DOMINANT_NODATA
-    if params.get("output_table"):
-        rows = summarise_by_ecoregion(codes, valid, lambda mask: {
-            f"{DOMINANT_CLASSES[code]}_share": share
-            for code, share in dominant_class_shares(dominant[mask]).items()})
-        results["OUTPUT_TABLE"] = str(write_csv(params["output_table"], rows))
-    legend = legend_path(params)
+    rows = summarise_by_ecoregion(codes, valid, lambda mask: {
+        f"{DOMINANT_CLASSES[code]}_share": share
+        for code, share in dominant_class_shares(dominant[mask]).items()})
+    results.update(outputs.csv("output_table", rows, TABLE_COLUMNS))
+    legend = p.legend()
     shares = dominant_class_shares(dominant)
     if legend is not None:
-        title = "Control of soil moisture" + ("" if season == "all" else f" ({season})")
-        ternary_legend_png(legend, color_model, shares, strong_control=strong_control, title=title)
+        title = "Control of soil moisture" + ("" if p.season == "all" else f" ({p.season})")
+        ternary_legend_png(outputs.staged(legend), p.color_model, shares,
+                           strong_control=p.strong_control, title=title)
         results["OUTPUT_LEGEND"] = str(legend)
 
     fitted = int(valid.sum())

@@ -1,4 +1,5 @@
-"""``synthetic_world``: the built-in study area as time stacks and ecoregions (soilp:syntheticworld).
+"""``synthetic_world``: the built-in study area as time stacks and ecoregions
+(soilp:syntheticworld).
 
 Parameters: ``output_folder`` (required), ``extent`` (default the Northern Hemisphere; a list
 ``[xmin, ymin, xmax, ymax]`` or QGIS's extent text ``"xmin,xmax,ymin,ymax [EPSG:4326]"``),
@@ -18,25 +19,29 @@ ecoregions as ``ecoregions.tif`` (WWF code, 0 = sea) and ``ecoregion_polygons.gp
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .. import contract
+from ..contract import FileOutput, StepParameters
 from ..errors import InputError
 from ..protocol import Reporter
 from ..styles import biome_style, biome_vector_style, write_sidecar_style
 from ..synthetic import biome_polygons, make_geography, simulate
 from ..synthetic.simulate import PET_METHODS
 from ..timestack import Grid, read_raster, write_raster, write_stack
-from .common import required, write_geopackage
+from .common import write_geopackage
+from .outputs import StepOutputs, engine_step
 
 DEFAULT_EXTENT = (-180.0, 0.0, 180.0, 90.0)
 #: the largest daily precipitation stack the step builds in memory (bytes)
 MAX_DAILY_BYTES = 6 * 2**30
 
 #: stack name → (result key, file name, layer name shown in QGIS)
-OUTPUTS = {
+OUTPUTS_BY_STACK = {
     "precipitation": ("PRECIPITATION", "precipitation_daily.tif", "Precipitation (daily, mm/day)"),
     "soil_moisture_0_7cm": ("SOIL_MOISTURE_0_7CM", "soil_moisture_0_7cm.tif",
                             "Soil moisture 0–7 cm (monthly, m³/m³)"),
@@ -52,6 +57,43 @@ OUTPUTS = {
     "gross_primary_production": ("GPP", "gross_primary_production.tif",
                                  "GPP (monthly, g C m⁻² d⁻¹)"),
 }
+
+
+#: the ecoregion files written beside the stacks
+ECOREGION_FILES = ("ecoregions.tif", "ecoregions.qml", "ecoregion_polygons.gpkg",
+                   "ecoregion_polygons.qml")
+
+
+@dataclass(frozen=True)
+class Parameters(StepParameters):
+    """Parameters of ``synthetic_world`` (soilp:syntheticworld)."""
+
+    STEP = "synthetic_world"
+
+    extent: Any = contract.extent()
+    resolution: float = contract.number(2.0, minimum=0.05, maximum=30.0)
+    start_year: int = contract.integer(2000, minimum=1900, maximum=2100)
+    end_year: int = contract.integer(2019, minimum=1900, maximum=2100)
+    seed: int = contract.integer(0, minimum=0)
+    ecoregions: str | None = contract.raster(required=False)
+    pet_method: str = contract.choice(PET_METHODS, "priestley_taylor")
+    output_folder: str = contract.folder_output(required=True)
+
+    def validate(self) -> None:
+        if self.end_year < self.start_year:
+            raise InputError(f"END_YEAR {self.end_year} is before START_YEAR {self.start_year}")
+        parse_extent(self.extent)
+
+    def derived_outputs(self) -> dict[str, str]:
+        folder = Path(self.output_folder)
+        names = [name for _, name, _ in OUTPUTS_BY_STACK.values()] + list(ECOREGION_FILES)
+        names += [name.replace(".tif", ".qml") for _, name, _ in OUTPUTS_BY_STACK.values()]
+        return {f"OUTPUT_FOLDER ({name})": str(folder / name) for name in names}
+
+
+OUTPUTS = (FileOutput("output_folder", "folder",
+                      "the stacks (precipitation_daily.tif, soil_moisture_0_7cm.tif, …), "
+                      "ecoregions.tif and ecoregion_polygons.gpkg"),)
 
 
 def parse_extent(value: Any) -> tuple[float, float, float, float]:
@@ -77,19 +119,6 @@ def parse_extent(value: Any) -> tuple[float, float, float, float]:
     except ValueError:
         raise InputError(f"EXTENT {text!r} is not 'xmin,xmax,ymin,ymax [EPSG:4326]'") from None
     return (xmin, ymin, xmax, ymax)
-
-
-def _integer(params: dict, key: str, default: int) -> int:
-    value = params.get(key)
-    if value is None or value == "":
-        return default
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{key.upper()} must be a whole number; got {value!r}") from None
-    if number != int(number):
-        raise InputError(f"{key.upper()} must be a whole number; got {value!r}")
-    return int(number)
 
 
 def sample_biomes(path: str, extent, resolution: float) -> np.ndarray:
@@ -122,22 +151,14 @@ def _write_polygons(geography, path: Path) -> Path:
     return path
 
 
-def synthetic_world(params: dict, report: Reporter) -> dict:
+@engine_step(Parameters, OUTPUTS)
+def synthetic_world(p: Parameters, outputs: StepOutputs, report: Reporter) -> dict:
     """Generate (or take) the geography, simulate it and write its stacks and ecoregions."""
-    folder = Path(str(required(params, "output_folder")))
-    extent = parse_extent(params.get("extent"))
-    resolution = float(params.get("resolution") or 2.0)
-    start_year = _integer(params, "start_year", 2000)
-    end_year = _integer(params, "end_year", 2019)
-    seed = _integer(params, "seed", 0)
-    pet_method = str(params.get("pet_method") or "priestley_taylor")
-    if pet_method not in PET_METHODS:
-        raise InputError(f"PET_METHOD must be one of {', '.join(PET_METHODS)}; got {pet_method!r}")
-    if not resolution > 0:
-        raise InputError(f"RESOLUTION must be positive; got {resolution}")
-    if end_year < start_year:
-        raise InputError(f"END_YEAR {end_year} is before START_YEAR {start_year}")
-    cells = round((extent[2] - extent[0]) / resolution) * round((extent[3] - extent[1]) / resolution)
+    folder = Path(p.output_folder)
+    extent = parse_extent(p.extent)
+    resolution, start_year, end_year, seed = p.resolution, p.start_year, p.end_year, p.seed
+    cells = (round((extent[2] - extent[0]) / resolution)
+             * round((extent[3] - extent[1]) / resolution))
     days = int((np.datetime64(f"{end_year + 1}-01-01") - np.datetime64(f"{start_year}-01-01"))
                .astype(int))
     if cells * days * 4 > MAX_DAILY_BYTES:
@@ -145,11 +166,10 @@ def synthetic_world(params: dict, report: Reporter) -> dict:
                          f"{cells * days * 4 / 2**30:.1f} GiB; choose a coarser RESOLUTION, a "
                          f"smaller EXTENT or fewer years")
 
-    ecoregions = params.get("ecoregions") or None
     biome_codes = None
-    if ecoregions:
-        biome_codes = sample_biomes(str(ecoregions), extent, resolution)
-        report.info(f"biomes sampled from {Path(str(ecoregions)).name} at the cell centres of "
+    if p.ecoregions:
+        biome_codes = sample_biomes(str(p.ecoregions), extent, resolution)
+        report.info(f"biomes sampled from {Path(str(p.ecoregions)).name} at the cell centres of "
                     f"the {resolution:g}° grid")
     geography = make_geography(extent, resolution, seed=seed, biome_codes=biome_codes)
     land = int(geography.land.sum())
@@ -157,29 +177,29 @@ def synthetic_world(params: dict, report: Reporter) -> dict:
     report.info(f"{land} land cells on a {geography.shape[1]}×{geography.shape[0]} grid, "
                 f"{present.size} biomes; simulating {start_year}–{end_year} daily")
     world = simulate(geography, start_year, end_year, seed=seed, report=report.sub(0.0, 0.85),
-                     pet_method=pet_method)
+                     pet_method=p.pet_method)
 
     x0, _, _, y1 = geography.extent
     grid = Grid.regular(x0, y1, resolution, geography.shape[1], geography.shape[0])
-    folder.mkdir(parents=True, exist_ok=True)
+    staged = outputs.folder("output_folder")
     results: dict[str, Any] = {"OUTPUT_FOLDER": str(folder)}
     stacks = world.output_stacks()
     for i, stack in enumerate(stacks):
-        key, file_name, label = OUTPUTS[stack["name"]]
-        path = write_stack(folder / file_name, stack["data"], grid, stack["dates"],
-                           stack["time_scale"], stack["units"], description=stack["description"])
-        results[key] = str(path)
-        report.load(str(path), label)
+        key, file_name, label = OUTPUTS_BY_STACK[stack["name"]]
+        write_stack(staged / file_name, stack["data"], grid, stack["dates"],
+                    stack["time_scale"], stack["units"], description=stack["description"])
+        results[key] = str(folder / file_name)
+        report.load(results[key], label)
         report.progress(0.85 + 0.12 * (i + 1) / len(stacks))
 
-    raster = write_raster(folder / "ecoregions.tif", geography.biome, grid, np.uint8, 0,
-                          band_names=["BIOME"], style_qml=biome_style(),
-                          tags={"source": geography.source, "seed": seed})
-    results["ECOREGIONS_RASTER"] = str(raster)
-    report.load(str(raster), "Ecoregions (WWF biomes)")
-    polygons = _write_polygons(geography, folder / "ecoregion_polygons.gpkg")
-    results["ECOREGIONS"] = str(polygons)
-    report.load(str(polygons), "Ecoregions")
+    write_raster(staged / "ecoregions.tif", geography.biome, grid, np.uint8, 0,
+                 band_names=["BIOME"], style_qml=biome_style(),
+                 tags={"source": geography.source, "seed": seed})
+    results["ECOREGIONS_RASTER"] = str(folder / "ecoregions.tif")
+    report.load(results["ECOREGIONS_RASTER"], "Ecoregions (WWF biomes)")
+    _write_polygons(geography, staged / "ecoregion_polygons.gpkg")
+    results["ECOREGIONS"] = str(folder / "ecoregion_polygons.gpkg")
+    report.load(results["ECOREGIONS"], "Ecoregions")
     report.progress(1.0)
     results["LAND_CELLS"] = land
     results["CELLS_PER_BIOME"] = {str(int(c)): int((geography.biome == c).sum()) for c in present}

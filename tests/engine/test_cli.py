@@ -78,3 +78,16 @@ def test_reporter_maps_sub_ranges_onto_one_scale_and_never_goes_back():
     lines = [json.loads(line[len(PREFIX):]) for line in stream.getvalue().splitlines()]
     assert lines == [{"progress": 50.0}, {"progress": 75.0}, {"progress": 87.5},
                      {"info": "done"}]
+
+
+def test_a_missing_library_is_one_line_with_an_install_hint(monkeypatch, capsys):
+    def missing(name):
+        raise ModuleNotFoundError("No module named 'numpy'", name="numpy")
+
+    monkeypatch.setattr(cli.importlib, "import_module", missing)
+    assert cli.main(["lagged_dependence"]) == 1
+    out, err = capsys.readouterr()
+    error = json.loads(out.strip().splitlines()[-1][len(PREFIX):])["error"]
+    assert error.startswith(f"the engine's environment ({sys.executable}) lacks the library "
+                            "'numpy': reinstall it with pip install -r requirements.txt")
+    assert "Traceback" not in err

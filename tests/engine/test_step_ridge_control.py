@@ -61,7 +61,8 @@ def stacks(tmp_path_factory):
     for name, values in arrays.items():
         values[:, NO_DATA_CELL[0], NO_DATA_CELL[1]] = np.nan
         arrays[name] = values.astype(np.float32)
-        paths[name] = str(write_stack(folder / f"{name}.tif", arrays[name], GRID, DATES, "monthly", ""))
+        paths[name] = str(write_stack(folder / f"{name}.tif", arrays[name], GRID, DATES,
+                                      "monthly", ""))
     paths["ecoregions_raster"] = str(write_raster(folder / "eco.tif", ECOREGION_CODES, GRID,
                                                   "int16", None, style_qml=False))
     return folder, paths, arrays
@@ -149,9 +150,11 @@ def test_rgb_composite_is_the_cmy_closed_form_and_a_colour_image(automatic):
     for band, weight in enumerate((w[:, 0], w[:, 1], w[:, 2])):  # R = 255 (1 - W_freq), …
         expected[band, fitted] = np.clip(np.rint(255 * (1 - weight[fitted])), 1, 255)
     np.testing.assert_array_equal(stored, expected.reshape(3, ROWS, COLS))
-    renderer = ET.parse(results["OUTPUT_RGB"].replace(".tif", ".qml")).getroot().find("pipe/rasterrenderer")
+    renderer = ET.parse(results["OUTPUT_RGB"].replace(".tif", ".qml")).getroot().find(
+        "pipe/rasterrenderer")
     assert renderer.get("type") == "multibandcolor"
-    assert (renderer.get("redBand"), renderer.get("greenBand"), renderer.get("blueBand")) == ("1", "2", "3")
+    assert (renderer.get("redBand"), renderer.get("greenBand"),
+            renderer.get("blueBand")) == ("1", "2", "3")
 
 
 def test_dominant_style_names_the_classes_in_composite_colours(automatic):
@@ -161,7 +164,8 @@ def test_dominant_style_names_the_classes_in_composite_colours(automatic):
     by_value = {int(e.get("value")): (e.get("label"), e.get("color")) for e in entries}
     assert by_value[1][0].startswith("1 volume") and by_value[1][1] == "#ff01ff"  # magenta
     assert by_value[2][0].startswith("2 frequency") and by_value[2][1] == "#01ffff"  # cyan
-    assert by_value[3][0].startswith("3 evapotranspiration") and by_value[3][1] == "#ffff01"  # yellow
+    assert by_value[3][0].startswith("3 evapotranspiration")
+    assert by_value[3][1] == "#ffff01"  # yellow
     assert by_value[0][0] == "0 mixed"
 
 
@@ -177,7 +181,8 @@ def test_table_shares_equal_hand_counts_overall_and_per_ecoregion(automatic):
     for region, members in regions.items():
         counted = planted[members & np.isfinite(planted)]
         assert int(rows[region]["valid_cells"]) == counted.size
-        for code, column in ((0, "mixed"), (1, "volume"), (2, "frequency"), (3, "evapotranspiration")):
+        for code, column in ((0, "mixed"), (1, "volume"), (2, "frequency"),
+                             (3, "evapotranspiration")):
             assert float(rows[region][f"{column}_share"]) == pytest.approx(
                 np.count_nonzero(counted == code) / counted.size, abs=1e-6)
 
@@ -206,7 +211,8 @@ def test_season_uses_only_that_seasons_months(stacks):
     np.testing.assert_allclose(coefficients, direct.coefficients.T.reshape(4, ROWS, COLS).astype(
         np.float32), rtol=1e-6, equal_nan=True)
     # The all-steps fit differs, so the season really changed the data.
-    everything, _ = read(run_step(folder, without_temperature, "all", alpha=0.5)["OUTPUT_COEFFICIENTS"])
+    everything, _ = read(run_step(folder, without_temperature, "all",
+                                  alpha=0.5)["OUTPUT_COEFFICIENTS"])
     assert np.nanmax(np.abs(everything[:3] - coefficients[:3])) > 1e-3
     with rasterio.open(results["OUTPUT_RGB"]) as raw:  # RGB model: R = 255 W_vol, G = 255 W_freq
         stored = raw.read()
@@ -222,7 +228,8 @@ def test_season_uses_only_that_seasons_months(stacks):
 def test_bad_input_fails_before_any_output(stacks, tmp_path):
     folder, paths, arrays = stacks
     annual = str(write_stack(tmp_path / "annual.tif", arrays["soil_moisture"][:3], GRID,
-                             np.array(["2000-01-01", "2001-01-01", "2002-01-01"], dtype="datetime64[D]"),
+                             np.array(["2000-01-01", "2001-01-01", "2002-01-01"],
+                                      dtype="datetime64[D]"),
                              "annual", ""))
     annual_paths = {k: annual for k in ("soil_moisture", "precip_frequency", "precip_volume",
                                         "evapotranspiration")}
