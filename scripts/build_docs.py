@@ -18,8 +18,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_full_analysis_model import (  # noqa: E402 - the script's own folder first
-    ROOT, layout_path, load_layout, start_qgis_with_plugin)
+from build_full_analysis_model import ROOT, layout_path, load_layout, start_qgis_with_plugin  # noqa: E402 - the script's own folder first
 
 DOCS = ROOT / "docs"
 PAGES = DOCS / "algorithms"
@@ -198,6 +197,9 @@ def outputs_page() -> str:
     for suffix, extras in sidecars.items():
         lines.append(f"- every `{suffix}` has its style beside it "
                      f"({', '.join(f'`{e}`' for e in extras)}), so it opens styled in QGIS")
+    records = layout.get("records")
+    if records:
+        lines.append(f"- every folder holds `{records['name']}`: {plain(records['what'])}")
     lines.append("")
     for group, entry in layout["groups"].items():
         folder = f"`{entry['folder']}/`" if entry["folder"] else "the top of the folder"

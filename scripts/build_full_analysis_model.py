@@ -78,15 +78,16 @@ def build():
         QgsProcessingModelAlgorithm,
         QgsProcessingModelChildAlgorithm,
         QgsProcessingModelChildDependency,
-        QgsProcessingModelChildParameterSource as Source,
         QgsProcessingModelParameter,
         QgsProcessingParameterEnum,
         QgsProcessingParameterFile,
         QgsProcessingParameterRasterLayer,
     )
+    from qgis.core import (
+        QgsProcessingModelChildParameterSource as Source,
+    )
     from qgis.PyQt.QtCore import QPointF
-
-    from soilp.processing_algs import compat   # the plugin, loaded by main()
+    from soilp.processing_algs import compat  # the plugin, loaded by main()
 
     registry = QgsApplication.processingRegistry()
     layout = load_layout()

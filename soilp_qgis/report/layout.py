@@ -4,18 +4,17 @@ docs/OUTPUTS.md)."""
 
 from __future__ import annotations
 
-import itertools
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 from ..tables import resources_dir
 
 LAYOUT_FILE = "output_layout.json"
 
 
-@lru_cache(maxsize=None)
+@cache
 def output_layout() -> dict[str, Any]:
     """``resources/output_layout.json`` as a dict."""
     with open(resources_dir() / LAYOUT_FILE, encoding="utf-8") as handle:
@@ -54,27 +53,6 @@ def relative_path(group: str, file: str, **dimensions: str) -> str:
     return f"{entry['folder']}/{name}" if entry["folder"] else name
 
 
-def expected_files(include_optional: bool = False) -> Iterator[str]:
-    """Every file the full analysis writes, relative to its folder (patterns such as
-    ``report_*.png`` as they are), sidecar styles included; files marked optional only when
-    asked for."""
-    layout = output_layout()
-    sidecars = layout.get("sidecars", {})
-    for group, entry in layout["groups"].items():
-        axes = [list(layout["dimensions"][name]) for name in entry["for_each"]]
-        for values in itertools.product(*axes):
-            dimensions = dict(zip(entry["for_each"], values))
-            for file, spec in entry["files"].items():
-                if spec.get("optional") and not include_optional:
-                    continue
-                path = relative_path(group, file, **dimensions)
-                yield path
-                for suffix, extras in sidecars.items():
-                    if path.endswith(suffix):
-                        for extra in extras:
-                            yield path[: -len(suffix)] + extra
-
-
 def copula_file(folder: Path, layer: str, scale: str, what: str) -> Path:
     """The copula output ``what`` (``tau.tif``, ``table.csv`` …) of a layer and scale."""
     return Path(folder) / relative_path("copula", what, layer=layer, scale=scale)
@@ -90,7 +68,7 @@ def ridge_file(folder: Path, layer: str, period: str, what: str) -> Path:
     return Path(folder) / relative_path("ridge", what, layer=layer, period=period)
 
 
-def ridge_legend(folder: Path, layer: str, period: str) -> Optional[Path]:
+def ridge_legend(folder: Path, layer: str, period: str) -> Path | None:
     """The composite's legend PNG (``<composite>_legend.png``, where the ridge step writes it by
     default), or None when it is not there."""
     path = ridge_file(folder, layer, period, "rgb_legend.png")
@@ -102,7 +80,7 @@ def bayes_file(folder: Path, scale: str, what: str) -> Path:
     return Path(folder) / relative_path("bayes", what, scale=scale)
 
 
-def find_ecoregion_raster(folder: Path) -> Optional[Path]:
+def find_ecoregion_raster(folder: Path) -> Path | None:
     """An ecoregion raster in the output folder (or its ``inputs/``), if there is one."""
     for name in ECOREGION_RASTER_NAMES:
         path = Path(folder) / name

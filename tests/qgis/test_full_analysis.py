@@ -131,7 +131,10 @@ def test_every_output_from_one_run(analysis):
     written = {name for name in written_files(out) if not name.endswith(".aux.xml")}
     figures = {name for name in written if re.fullmatch(r"report_[a-z0-9_]+\.png", name)}
     assert figures, "the report wrote no figures"
-    assert written - figures == expected_files()   # no more, no fewer
+    records = {name for name in written
+               if re.fullmatch(r"((inputs|copula|lag|ridge|bayes)/)?provenance/[^/]+\.json", name)}
+    assert len(records) == 43   # one per step run (the report included)
+    assert written - figures - records == expected_files()   # no more, no fewer
     # the report found every section's files (only the provenance, written by make demo
     # before the model runs, is missing)
     page = (out / "report.html").read_text(encoding="utf-8")
