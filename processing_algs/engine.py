@@ -119,9 +119,8 @@ def engine_environment(dask_scheduler: Optional[str] = None) -> dict[str, str]:
     env = python_environment()
     env["PYTHONPATH"] = str(PLUGIN_DIR)
     env.setdefault("MPLBACKEND", "Agg")
-    # soilp_qgis.lifeline: the engine ends with this process (stdin pipe, parent-death signal)
+    # soilp_qgis.lifeline: the engine ends with this process (its stdin pipe closes)
     env["SOILP_LIFELINE"] = "1"
-    env["SOILP_PARENT_PID"] = str(os.getpid())
     if dask_scheduler:
         env["SOILP_DASK_SCHEDULER"] = dask_scheduler
     return env

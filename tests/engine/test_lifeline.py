@@ -95,14 +95,3 @@ def test_armed_engine_exits_cleanly_after_its_step():
         engine.stderr.close()
     assert code == 0, stderr[-2000:]
     assert "Fatal Python error" not in stderr
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux-only")
-def test_parent_death_signal_is_set_in_the_child():
-    code = ("import ctypes, signal, sys; from soilp_qgis import lifeline; "
-            "assert lifeline.set_parent_death_signal(signal.SIGTERM); "
-            "value = ctypes.c_int(); libc = ctypes.CDLL('libc.so.6'); "
-            "libc.prctl(2, ctypes.byref(value), 0, 0, 0); print(value.value)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=ROOT).stdout
-    assert int(out) == signal.SIGTERM  # PR_GET_PDEATHSIG (2) reads it back
