@@ -35,7 +35,9 @@ HEARTBEAT_STEP = 0.15
 #: file filter for interpreter parameters: QGIS's default "All files (*.*)" refuses names without
 #: an extension, such as .venv/bin/python
 INTERPRETER_FILTER = "All files (*)"
-_MISSING_MODULE = re.compile(r"(?:ModuleNotFoundError|ImportError): No module named '?([\w.]+)")
+#: a library missing from the engine's interpreter, as Python says it, or as the CLI words it
+_MISSING_MODULE = re.compile(r"(?:(?:ModuleNotFoundError|ImportError): No module named "
+                             r"|environment \(.*\) lacks the library )'?([\w.]+)")
 
 
 class EngineError(Exception):
@@ -87,15 +89,15 @@ def find_engine_python(setting_value: Optional[str] = None,
     ``SOILP_PYTHON``, else ``<plugin>/.venv``. Raises ``EngineNotFound`` naming the place that
     was tried and how to install the engine.
     """
-    for value, source in ((setting_value, source),
+    for value, origin in ((setting_value, source),
                           (os.environ.get(ENV_VARIABLE), f"the {ENV_VARIABLE} variable")):
         if value and value.strip():
             path = value.strip()
             if not (os.path.isfile(path) and os.access(path, os.X_OK)):
                 raise EngineNotFound(
-                    f"The soilp engine interpreter '{path}' from {source} does not exist or is "
+                    f"The soilp engine interpreter '{path}' from {origin} does not exist or is "
                     f"not executable. {install_hint()}")
-            return path, source
+            return path, origin
     path = default_engine_python()
     if not path.is_file():
         raise EngineNotFound(f"The soilp engine is not installed (no {path}). {install_hint()}")

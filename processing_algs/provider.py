@@ -6,7 +6,9 @@ import re
 from pathlib import Path
 
 from qgis.core import (
+    Qgis,
     QgsApplication,
+    QgsMessageLog,
     QgsProcessingModelAlgorithm,
     QgsProcessingProvider,
 )
@@ -26,6 +28,7 @@ from .lagged_dependence import LaggedDependenceAlgorithm
 from .rasterize_ecoregions import RasterizeEcoregionsAlgorithm
 from .report import ReportAlgorithm
 from .ridge_control import RidgeControlAlgorithm
+from .shipped_models import install_shipped_models
 
 MODELS_DIR = engine.PLUGIN_DIR / "resources" / "models"
 ICON_PATH = engine.PLUGIN_DIR / "resources" / "icons" / "soilp.svg"
@@ -123,6 +126,8 @@ class SoilpProvider(QgsProcessingProvider):
             "Dask scheduler address for the engine's block work (empty: local processes)", ""))
         ProcessingConfig.readSettings()
         self.refreshAlgorithms()
+        install_shipped_models(log=lambda text: QgsMessageLog.logMessage(
+            text, "soilp", Qgis.MessageLevel.Warning))
         return True
 
     def _registered(self, provider_id: str) -> None:

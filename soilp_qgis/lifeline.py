@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 ENV_FLAG = "SOILP_LIFELINE"
 #: seconds between the SIGTERM to the group and the SIGKILL for whatever is left
@@ -68,7 +68,7 @@ def watch_pipe(fd: int, on_eof: Callable[[], None]) -> threading.Thread:
     return thread
 
 
-def arm_from_environment(environ: Optional[dict] = None) -> bool:
+def arm_from_environment(environ: dict | None = None) -> bool:
     """Watch stdin when the plugin asked for it (``SOILP_LIFELINE=1``); True if armed."""
     environ = os.environ if environ is None else environ
     if environ.get(ENV_FLAG) != "1":

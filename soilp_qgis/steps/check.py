@@ -13,7 +13,6 @@ import re
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Optional
 
 from .. import __version__
 from ..errors import SoilpError
@@ -27,7 +26,7 @@ _REQUIREMENT = re.compile(r'^\s*"(?P<name>[A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*'
                           r'(?:>=\s*(?P<minimum>[0-9][^",;\s]*))?[^"]*"\s*,?\s*$')
 
 
-def required_libraries(pyproject: Path = PYPROJECT) -> dict[str, Optional[str]]:
+def required_libraries(pyproject: Path = PYPROJECT) -> dict[str, str | None]:
     """Distribution name → minimum version ('' none) from ``[project] dependencies``."""
     text = pyproject.read_text(encoding="utf-8")
     block = re.search(r"^dependencies\s*=\s*\[(.*?)^\]", text, re.S | re.M)
@@ -55,7 +54,7 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(numbers)
 
 
-def installed_version(distribution: str) -> Optional[str]:
+def installed_version(distribution: str) -> str | None:
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
@@ -68,7 +67,7 @@ def dependency_versions() -> dict[str, str]:
 
 
 def library_problems(required: dict[str, str],
-                     versions: dict[str, Optional[str]]) -> tuple[list[str], list[str]]:
+                     versions: dict[str, str | None]) -> tuple[list[str], list[str]]:
     """(missing libraries, ``"name version (needs ≥ minimum)"`` for those too old)."""
     missing = [name for name in required if versions.get(name) is None]
     too_old = [f"{name} {versions[name]} (needs ≥ {minimum})"

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from sleepy_engine import alive, engine_processes, survivors, write_sleepy_engine
+
 from soilp_qgis import lifeline
 
 ROOT = Path(__file__).resolve().parents[2]

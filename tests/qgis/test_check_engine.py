@@ -10,9 +10,8 @@ import venv
 from pathlib import Path
 
 import pytest
-from qgis.core import QgsApplication, QgsProcessingException
-
 from conftest import ROOT
+from qgis.core import QgsApplication, QgsProcessingException
 
 
 def bare_python(folder: Path) -> str:

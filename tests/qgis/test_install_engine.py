@@ -14,9 +14,8 @@ import venv
 from pathlib import Path
 
 import pytest
-from qgis.core import QgsProcessingException, QgsProcessingFeedback
-
 from conftest import ROOT, json_results, qgis_process_command, run_qgis_process
+from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
 
 def processes_mentioning(text: str) -> list[str]:

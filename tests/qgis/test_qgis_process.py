@@ -125,7 +125,6 @@ def daily_precipitation(folder):
     """Two months of daily precipitation on 2 × 2 cells (a third of the days dry) and, from the
     values themselves, the wet-day count per month (threshold 1 mm)."""
     import numpy as np
-
     from conftest import daily_dates, write_daily_stack_with_gdal
 
     rng = np.random.default_rng(3)
@@ -138,7 +137,6 @@ def daily_precipitation(folder):
 def test_headless_option_names_aggregate(tmp_path, plugin_parent, engine_python):
     """Options named as the help names them (SCALE=monthly, STATISTIC=wet_day_count)."""
     import numpy as np
-
     from conftest import read_with_gdal
 
     stack, expected = daily_precipitation(tmp_path)
@@ -165,7 +163,6 @@ def test_headless_copula_with_named_options_and_only_the_primary_output(tmp_path
     """Only OUTPUT_TAU given (the secondary outputs are optional and not written), options by
     name; τ matches the planted Gaussian copulas (τ = 2/π · asin ρ)."""
     import numpy as np
-
     from conftest import monthly_dates, read_with_gdal, write_stack_with_gdal
 
     rho = np.array([[0.8, -0.6]])
