@@ -94,7 +94,8 @@ def test_the_primary_output_alone(soilp_provider, planted, tmp_path):
     result = processing.run("soilp:copuladependence", {
         "PRECIPITATION": str(precipitation), "SOIL_MOISTURE": str(soil_moisture),
         "PROCESSES": 1, "OUTPUT_TAU": str(tmp_path / "tau.tif")})
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["tau.qml", "tau.tif"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["tau.qml", "tau.tif"]
+    assert [p.name for p in (tmp_path / "provenance").iterdir()] == ["tau.tif.json"]
     full = processing.run("soilp:copuladependence", {
         "PRECIPITATION": str(precipitation), "SOIL_MOISTURE": str(soil_moisture),
         "PROCESSES": 1, "OUTPUT_TAU": str(folder / "full_tau.tif"),

@@ -57,12 +57,14 @@ def expected_files() -> set[str]:
 
 @pytest.fixture(scope="module")
 def small_world(soilp_provider, tmp_path_factory):
+    """48 cells, 16 years: enough annual steps for the copula's 15 (a step whose every cell has
+    too few values fails the run)."""
     import processing
 
     folder = tmp_path_factory.mktemp("model_world")
     return processing.run("soilp:syntheticworld", {
         "EXTENT": "-24,24,24,60 [EPSG:4326]", "RESOLUTION": 6.0, "START_YEAR": 2000,
-        "END_YEAR": 2005, "SEED": 2, "OUTPUT_FOLDER": str(folder)})
+        "END_YEAR": 2015, "SEED": 2, "OUTPUT_FOLDER": str(folder)})
 
 
 def model_inputs(world: dict) -> dict:
