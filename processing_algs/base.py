@@ -58,6 +58,9 @@ _STYLE_POST_PROCESSORS: dict[str, "SidecarStylePostProcessor"] = {}
 #: parameter metadata keys: the help text, and the engine's value of each enum option
 HELP_KEY = "soilp_help"
 VALUES_KEY = "soilp_values"
+#: metadata flag of a parameter for the plugin side only (e.g. which interpreter to run): not
+#: sent to the engine, not part of the step's contract
+PLUGIN_ONLY_KEY = "soilp_plugin_only"
 #: metadata flag of a parameter QGIS must treat as optional (e.g. a model's raster input, so the
 #: Run dialog starts empty) that a run nevertheless needs; checked before any work
 REQUIRED_KEY = "soilp_required"
@@ -286,7 +289,8 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
                             f"<code>{definition.name()}</code></dt><dd>{text}</dd>")
         if rows:
             parts.append("<h3>Parameters</h3><dl>" + "".join(rows) + "</dl>")
-        parts.append(f"<p>Engine step: <code>python -m soilp_qgis {self.STEP}</code></p>")
+        if self.STEP:
+            parts.append(f"<p>Engine step: <code>python -m soilp_qgis {self.STEP}</code></p>")
         return "\n".join(parts)
 
     # ----------------------------------------------------------------- declaration
@@ -317,6 +321,8 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
         """Parameter values as the engine takes them: lower-case names, layers as paths."""
         values: dict[str, Any] = {}
         for definition in self.parameterDefinitions():
+            if definition.metadata().get(PLUGIN_ONLY_KEY):
+                continue
             name = definition.name()
             values[name.lower()] = self._engine_value(definition, parameters, context, feedback)
         return values

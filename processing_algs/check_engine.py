@@ -3,7 +3,7 @@
 from qgis.core import QgsProcessingException, QgsProcessingOutputString, QgsProcessingParameterFile
 
 from . import compat, engine
-from .base import SoilpAlgorithm, described
+from .base import PLUGIN_ONLY_KEY, SoilpAlgorithm, described
 
 
 class CheckEngineAlgorithm(SoilpAlgorithm):
@@ -24,14 +24,16 @@ class CheckEngineAlgorithm(SoilpAlgorithm):
     )
 
     def define_parameters(self):
-        return [described(
+        python = described(
             QgsProcessingParameterFile(
                 "PYTHON", "Engine Python to check",
                 behavior=compat.FILE_BEHAVIOR_FILE, fileFilter=engine.INTERPRETER_FILTER,
                 optional=True),
             "Empty: the engine the algorithms use (Processing › Options › Providers › Engine "
             "Python, else SOILP_PYTHON, else the plugin's .venv). Or another interpreter to check, "
-            "e.g. before pointing the setting at it.")]
+            "e.g. before pointing the setting at it.")
+        python.setMetadata({**python.metadata(), PLUGIN_ONLY_KEY: True})
+        return [python]
 
     def define_outputs(self):
         return [
@@ -40,9 +42,6 @@ class CheckEngineAlgorithm(SoilpAlgorithm):
             QgsProcessingOutputString("PYTHON_VERSION", "Engine Python version"),
             QgsProcessingOutputString("VERSIONS", "Library versions"),
         ]
-
-    def engine_parameters(self, parameters, context, feedback):
-        return {}
 
     def engine_python(self, parameters, context) -> tuple[str, str]:
         chosen = self.parameterAsFile(parameters, "PYTHON", context)

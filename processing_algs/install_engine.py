@@ -158,7 +158,7 @@ class InstallEngineAlgorithm(SoilpAlgorithm):
     DISPLAY_NAME = "Install or update engine"
     GROUP_ID = "setup"
     GROUP = "Setup"
-    STEP = "check"
+    STEP = ""  # runs pip, then the engine's check step itself (see ``check``)
     ICON = "check_engine.svg"
     TAGS = ["engine", "install", "update", "python", "pip", "venv", "setup", "environment"]
     SHORT_DESCRIPTION = "Creates the engine's Python environment and installs its libraries."

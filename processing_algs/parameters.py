@@ -108,7 +108,7 @@ def ecoregions(optional: bool = True):
             "The field holding the ecoregion class (WWF: BIOME, codes 1–14, 98 lakes, 99 rock "
             "and ice; stored as Real in the WWF files, read as integer)."),
         described(QgsProcessingParameterRasterLayer(
-            "ECOREGIONS_RASTER", "Ecoregions (integer raster on the stacks' grid)", optional=True),
+            "ECOREGIONS_RASTER", "Ecoregions as a raster", optional=True),
             "Instead of polygons: an integer raster on exactly the stacks' grid, e.g. the output "
             "of Rasterize ecoregions; 0 = no ecoregion.", advanced=True),
     ]
