@@ -2,13 +2,12 @@
 
 from qgis.core import QgsProcessingParameterNumber
 
-from . import parameters
+from . import compat, parameters
 from .base import SoilpAlgorithm, described
 
 SCALES = [("monthly", "Monthly"), ("seasonal", "Seasonal (MAM, JJA, SON, DJF)"),
           ("annual", "Annual")]
-STATISTICS = [("mean", "Mean"), ("sum", "Sum (precipitation volume)"),
-              ("wet_day_count", "Wet-day count (precipitation frequency; daily stacks only)"),
+STATISTICS = [("mean", "Mean"), ("sum", "Sum (volume)"), ("wet_day_count", "Wet-day count"),
               ("min", "Minimum"), ("max", "Maximum")]
 
 
@@ -19,6 +18,13 @@ class AggregateTimeAlgorithm(SoilpAlgorithm):
     GROUP = "Data preparation"
     STEP = "aggregate_time"
     ICON = "aggregate_time.svg"
+    TAGS = ["aggregate", "temporal resampling", "monthly", "seasonal", "annual", "sum", "mean",
+            "wet days", "precipitation volume", "precipitation frequency", "daily", "time series",
+            "GPCP", "ERA5"]
+    SHORT_DESCRIPTION = (
+        "Summarise a time stack per month, season or year: mean, sum, wet-day count, minimum, "
+        "maximum."
+    )
     HELP = (
         "Summarises a time stack per month, season or year, per cell, and writes one band per "
         "period dated by the period's first day. From daily precipitation, SUM gives the "
@@ -46,16 +52,17 @@ class AggregateTimeAlgorithm(SoilpAlgorithm):
             parameters.choice(
                 "STATISTIC", "Statistic", STATISTICS,
                 "Mean, sum, minimum or maximum of the valid steps of each period, or the number "
-                "of wet days (daily stacks only). Sum and wet-day count are scaled up for "
-                "missing steps: value × steps in the period / valid steps."),
+                "of wet days (daily stacks only): from daily precipitation, sum gives the "
+                "precipitation volume and wet-day count its frequency. Sum and wet-day count are "
+                "scaled up for missing steps: value × steps in the period / valid steps."),
             described(QgsProcessingParameterNumber(
-                "WET_DAY_THRESHOLD", "Wet-day threshold (mm)", QgsProcessingParameterNumber.Double,
+                "WET_DAY_THRESHOLD", "Wet-day threshold (mm)", compat.NUMBER_DOUBLE,
                 defaultValue=1.0, minValue=0.0),
                 "A day counts as wet when its precipitation is at least this value (only for "
                 "the wet-day count)."),
             described(QgsProcessingParameterNumber(
-                "MIN_COVERAGE", "Minimum coverage (share of valid steps)",
-                QgsProcessingParameterNumber.Double, defaultValue=0.9, minValue=0.01,
+                "MIN_COVERAGE", "Minimum coverage",
+                compat.NUMBER_DOUBLE, defaultValue=0.9, minValue=0.01,
                 maxValue=1.0),
                 "The share of a period's time steps (days in the month, months in a season…) "
                 "that must be valid for the cell to get a value for that period.",

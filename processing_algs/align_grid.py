@@ -16,6 +16,12 @@ class AlignGridAlgorithm(SoilpAlgorithm):
     GROUP = "Data preparation"
     STEP = "align_grid"
     ICON = "align_grid.svg"
+    TAGS = ["resample", "regrid", "reproject", "align", "grid", "time stack", "GLEAM", "ERA5",
+            "GPCP", "CRU"]
+    SHORT_DESCRIPTION = (
+        "Resample every band of a time stack onto a reference raster's grid, keeping the band "
+        "dates."
+    )
     HELP = (
         "Resamples every band of a time stack onto the CRS and grid (extent, cell size, "
         "rows and columns) of a reference raster, so that stacks from different sources can be "

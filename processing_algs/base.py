@@ -9,6 +9,8 @@ failure into one clear ``QgsProcessingException``, and load the outputs with the
 
 from __future__ import annotations
 
+import configparser
+import functools
 import html
 import os
 import re
@@ -17,7 +19,6 @@ from typing import Any, Optional
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
-    QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
@@ -46,7 +47,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from . import engine
+from . import compat, engine
 
 ICONS_DIR = engine.PLUGIN_DIR / "resources" / "icons"
 
@@ -57,6 +58,12 @@ _STYLE_POST_PROCESSORS: dict[str, "SidecarStylePostProcessor"] = {}
 #: parameter metadata keys: the help text, and the engine's value of each enum option
 HELP_KEY = "soilp_help"
 VALUES_KEY = "soilp_values"
+#: metadata flag of a parameter for the plugin side only (e.g. which interpreter to run): not
+#: sent to the engine, not part of the step's contract
+PLUGIN_ONLY_KEY = "soilp_plugin_only"
+#: metadata flag of a parameter QGIS must treat as optional (e.g. a model's raster input, so the
+#: Run dialog starts empty) that a run nevertheless needs; checked before any work
+REQUIRED_KEY = "soilp_required"
 
 _NETCDF_SOURCE = re.compile(r'^NETCDF:"(?P<path>.+)":(?P<variable>[^:"]+)$')
 
@@ -74,8 +81,17 @@ def described(definition: QgsProcessingParameterDefinition, help_text: str,
     if hasattr(definition, "setHelp"):
         definition.setHelp(help_text)
     if advanced:
-        definition.setFlags(definition.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        definition.setFlags(definition.flags() | compat.FLAG_ADVANCED)
     return definition
+
+
+def engine_choice(definition: QgsProcessingParameterEnum, value, index: int) -> str:
+    """The engine value for an enum parameter's ``value``: the option it names (parameters made
+    by ``parameters.choice`` accept names headless), else the one QGIS resolved to ``index``."""
+    values = list(definition.metadata().get(VALUES_KEY) or definition.options())
+    index_of_name = getattr(definition, "index_of_name", None)
+    named = index_of_name(value) if index_of_name else None
+    return values[index if named is None else named]
 
 
 def missing_field(algorithm: QgsProcessingAlgorithm, definition: QgsProcessingParameterField,
@@ -102,11 +118,11 @@ def wrong_geometry(algorithm: QgsProcessingAlgorithm,
                    definition: QgsProcessingParameterFeatureSource, parameters, context
                    ) -> Optional[str]:
     """A polygon-only source given points or lines (QGIS 3.22 does not refuse it itself)."""
-    if QgsProcessing.TypeVectorPolygon not in definition.dataTypes() or \
+    if not compat.has_source_type(definition.dataTypes(), compat.SOURCE_VECTOR_POLYGON) or \
             parameters.get(definition.name()) in (None, ""):
         return None
     layer = algorithm.parameterAsVectorLayer(parameters, definition.name(), context)
-    if layer is None or layer.geometryType() == QgsWkbTypes.PolygonGeometry:
+    if layer is None or layer.geometryType() == compat.GEOMETRY_POLYGON:
         return None
     kind = QgsWkbTypes.geometryDisplayString(layer.geometryType())
     return (f"{definition.name()} layer '{layer.name()}' has {kind.lower()} geometries; "
@@ -114,9 +130,13 @@ def wrong_geometry(algorithm: QgsProcessingAlgorithm,
 
 
 def layer_problem(algorithm: QgsProcessingAlgorithm, parameters, context) -> Optional[str]:
-    """The first layer parameter that cannot work (a missing field, a non-polygon layer where
-    polygons are needed), checked before any work starts; None when all is well."""
+    """The first parameter that cannot work (a required one left empty, a missing field, a
+    non-polygon layer where polygons are needed), checked before any work starts; None when all
+    is well."""
     for definition in algorithm.parameterDefinitions():
+        if definition.metadata().get(REQUIRED_KEY) and parameters.get(definition.name()) in (
+                None, ""):
+            return f"{definition.name()} ({definition.description()}) is required"
         if isinstance(definition, QgsProcessingParameterField):
             problem = missing_field(algorithm, definition, parameters, context)
         elif isinstance(definition, QgsProcessingParameterFeatureSource):
@@ -126,6 +146,22 @@ def layer_problem(algorithm: QgsProcessingAlgorithm, parameters, context) -> Opt
         if problem:
             return problem
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def plugin_metadata() -> dict[str, str]:
+    """``metadata.txt``'s ``[general]`` entries (version, repository, ...)."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.read(engine.PLUGIN_DIR / "metadata.txt", encoding="utf-8")
+    return dict(parser["general"]) if parser.has_section("general") else {}
+
+
+def help_url(algorithm_id: str) -> str:
+    """The algorithm's page in the repository: ``docs/algorithms/<algorithm_id>.md``."""
+    repository = plugin_metadata().get("repository", "").rstrip("/")
+    if not repository:
+        return ""
+    return f"{repository}/blob/main/docs/algorithms/{algorithm_id}.md"
 
 
 def setting_value(name: str) -> Optional[str]:
@@ -144,8 +180,16 @@ def sidecar_style(path: str) -> Optional[str]:
     return str(candidate) if candidate.is_file() else None
 
 
+def sidecar_legend(path: str) -> Optional[str]:
+    """The legend picture beside an output raster (``<name>_legend.png``), if the engine wrote
+    one (e.g. the ternary triangle of a ridge composite)."""
+    candidate = Path(path).with_name(Path(path).stem + "_legend.png")
+    return str(candidate) if candidate.is_file() else None
+
+
 class SidecarStylePostProcessor(QgsProcessingLayerPostProcessorInterface):
-    """Applies the engine's sidecar ``.qml`` to an output layer once Processing has loaded it."""
+    """Applies the engine's sidecar ``.qml`` to an output layer once Processing has loaded it,
+    and its legend picture, if any, as the layer's legend (Layers panel, print layouts)."""
 
     def __init__(self, qml_path: str):
         super().__init__()
@@ -157,6 +201,9 @@ class SidecarStylePostProcessor(QgsProcessingLayerPostProcessorInterface):
         message, ok = layer.loadNamedStyle(self.qml_path)
         if not ok:
             feedback.reportError(f"Could not apply the style {self.qml_path}: {message}")
+        legend = sidecar_legend(self.qml_path)
+        if legend:
+            layer.setLegendPlaceholderImage(legend)
         layer.triggerRepaint()
 
 
@@ -186,6 +233,10 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
     STEP = ""
     #: what the algorithm does, for the help panel (plain text or simple HTML)
     HELP = ""
+    #: one line under the algorithm's name in the toolbox (and searched by it)
+    SHORT_DESCRIPTION = ""
+    #: words the toolbox search finds the algorithm by (e.g. "kendall", "tail dependence")
+    TAGS: list[str] = []
     ICON = "soilp.svg"
 
     # ----------------------------------------------------------------- identity
@@ -213,6 +264,21 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
     def tr(self, text):
         return QCoreApplication.translate("soilp", text)
 
+    def shortDescription(self):  # noqa: N802
+        return self.tr(self.SHORT_DESCRIPTION) if self.SHORT_DESCRIPTION else ""
+
+    def tags(self):
+        return [self.tr(tag) for tag in self.TAGS]
+
+    def helpUrl(self):  # noqa: N802
+        return help_url(self.ALGORITHM_ID)
+
+    def layer_name(self, name: str) -> str:
+        """A loaded output's name in the project: the algorithm's name, then the output's, so
+        that outputs of different algorithms ("Status per cell") stay apart."""
+        prefix = f"{self.displayName()}: "
+        return name if name.startswith(prefix) else prefix + name
+
     def shortHelpString(self):  # noqa: N802
         parts = [self.HELP.strip()]
         rows = []
@@ -223,7 +289,8 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
                             f"<code>{definition.name()}</code></dt><dd>{text}</dd>")
         if rows:
             parts.append("<h3>Parameters</h3><dl>" + "".join(rows) + "</dl>")
-        parts.append(f"<p>Engine step: <code>python -m soilp_qgis {self.STEP}</code></p>")
+        if self.STEP:
+            parts.append(f"<p>Engine step: <code>python -m soilp_qgis {self.STEP}</code></p>")
         return "\n".join(parts)
 
     # ----------------------------------------------------------------- declaration
@@ -254,6 +321,8 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
         """Parameter values as the engine takes them: lower-case names, layers as paths."""
         values: dict[str, Any] = {}
         for definition in self.parameterDefinitions():
+            if definition.metadata().get(PLUGIN_ONLY_KEY):
+                continue
             name = definition.name()
             values[name.lower()] = self._engine_value(definition, parameters, context, feedback)
         return values
@@ -295,15 +364,14 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
                 return engine_source_of_layer(layer)
             return self._vector_layer_path(layer, context, feedback)
         if isinstance(definition, QgsProcessingParameterEnum):
-            index = self.parameterAsEnum(parameters, name, context)
-            engine_values = definition.metadata().get(VALUES_KEY) or definition.options()
-            return engine_values[index]
+            return engine_choice(definition, parameters.get(name),
+                                 self.parameterAsEnum(parameters, name, context))
         if isinstance(definition, QgsProcessingParameterBoolean):
             return self.parameterAsBool(parameters, name, context)
         if isinstance(definition, QgsProcessingParameterNumber):
             if parameters.get(name) in (None, "") and definition.defaultValue() is None:
                 return None
-            if definition.dataType() == QgsProcessingParameterNumber.Integer:
+            if definition.dataType() == compat.NUMBER_INTEGER:
                 return self.parameterAsInt(parameters, name, context)
             return self.parameterAsDouble(parameters, name, context)
         if isinstance(definition, QgsProcessingParameterField):
@@ -326,15 +394,27 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
         options.driverName = "GPKG"
         result = QgsVectorFileWriter.writeAsVectorFormatV2(
             layer, target, context.transformContext(), options)
-        if result[0] != QgsVectorFileWriter.NoError:
+        if result[0] != compat.WRITER_NO_ERROR:
             raise QgsProcessingException(f"Could not hand layer '{layer.name()}' to the engine: "
                                          f"{result[1]}")
         return target
 
+    def engine_python(self, parameters, context) -> tuple[str, str]:
+        """The interpreter this run uses and where it came from."""
+        return engine.find_engine_python(setting_value(engine.SETTING_NAME))
+
+    def engine_failed(self, python: str, exc: engine.EngineError) -> QgsProcessingException:
+        """The one-line exception for a failed engine run."""
+        if isinstance(exc, engine.EngineCancelled):
+            return QgsProcessingException(f"{self.displayName()}: {exc}")
+        if isinstance(exc, engine.EngineNotFound):
+            return QgsProcessingException(str(exc))
+        return QgsProcessingException(f"{self.displayName()} failed: {exc}")
+
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         values = self.engine_parameters(parameters, context, feedback)
         try:
-            python, source = engine.find_engine_python(setting_value(engine.SETTING_NAME))
+            python, source = self.engine_python(parameters, context)
         except engine.EngineError as exc:
             raise QgsProcessingException(str(exc)) from None
         feedback.pushDebugInfo(f"soilp engine: {python} (from {source})")
@@ -344,15 +424,14 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
             info=feedback.pushInfo,
             warning=getattr(feedback, "pushWarning", feedback.pushInfo),
             console=feedback.pushConsoleInfo,
+            command=getattr(feedback, "pushCommandInfo", feedback.pushInfo),
             is_cancelled=feedback.isCanceled,
         )
         try:
             run = engine.run_step(python, self.STEP, values, params_file, callbacks,
                                   dask_scheduler=setting_value(engine.DASK_SETTING_NAME))
-        except engine.EngineCancelled as exc:
-            raise QgsProcessingException(f"{self.displayName()}: {exc}") from None
         except engine.EngineError as exc:
-            raise QgsProcessingException(f"{self.displayName()} failed: {exc}") from None
+            raise self.engine_failed(python, exc) from None
 
         results = self.collect_results(values, run.results)
         self.load_outputs(values, run, context)
@@ -371,17 +450,20 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
 
     def load_outputs(self, values: dict[str, Any], run: engine.EngineRun,
                      context: QgsProcessingContext) -> None:
-        """Give every loaded output its sidecar style; load extra layers the engine asked for."""
+        """Name every loaded output after the algorithm and the output, give it its sidecar
+        style; load extra layers the engine asked for."""
         for definition in self.destinationParameterDefinitions():
             path = values.get(definition.name().lower())
             if path and context.willLoadLayerOnCompletion(path):
-                self._attach_style(context.layerToLoadOnCompletionDetails(path), path)
+                details = context.layerToLoadOnCompletionDetails(path)
+                details.name = self.layer_name(definition.description())
+                self._attach_style(details, path)
         for layer in run.layers:
             path = layer["path"]
             if not os.path.exists(path.split("|")[0]):
                 continue
-            details = QgsProcessingContext.LayerDetails(layer["name"], context.project(),
-                                                        layer["name"])
+            name = self.layer_name(layer["name"])
+            details = QgsProcessingContext.LayerDetails(name, context.project(), name)
             context.addLayerToLoadOnCompletion(path, details)
             self._attach_style(context.layerToLoadOnCompletionDetails(path), path)
 

@@ -1,21 +1,20 @@
 """Bayesian drivers: what acts on precipitation and soil moisture together, per ecoregion."""
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterVectorDestination,
 )
 
-from . import parameters
+from . import compat, parameters
 from .base import SoilpAlgorithm, described
 
 
 def integer(name: str, description: str, default: int, minimum: int, help_text: str,
             advanced: bool = False):
     return described(QgsProcessingParameterNumber(
-        name, description, QgsProcessingParameterNumber.Integer, defaultValue=default,
+        name, description, compat.NUMBER_INTEGER, defaultValue=default,
         minValue=minimum), help_text, advanced=advanced)
 
 
@@ -26,6 +25,12 @@ class BayesianDriversAlgorithm(SoilpAlgorithm):
     GROUP = "Drivers"
     STEP = "bayesian_drivers"
     ICON = "bayesian_drivers.svg"
+    TAGS = ["bayesian", "brms", "pymc", "MCMC", "NUTS", "drivers", "ecoregion", "GPP", "LST",
+            "air temperature", "quadrant", "k-means"]
+    SHORT_DESCRIPTION = (
+        "Per ecoregion, how air temperature, GPP and land surface temperature act on precipitation "
+        "and soil moisture together (multivariate Bayesian model)."
+    )
     HELP = (
         "For each ecoregion, how air temperature (Ta), GPP and land surface temperature (LST) "
         "and their interactions act on precipitation (P) and soil moisture (SM) together (paper "
@@ -55,8 +60,8 @@ class BayesianDriversAlgorithm(SoilpAlgorithm):
             parameters.season(),
             parameters.choice(
                 "DATA", "Data per ecoregion", [
-                    ("cells", "Cells (every valid cell-time row, random intercepts per cell)"),
-                    ("ecoregion_mean", "Ecoregion mean (one series, no random effects)")],
+                    ("cells", "Cells (multilevel)"),
+                    ("ecoregion_mean", "Ecoregion mean series")],
                 "cells: every valid (cell, time) row of up to MAX_CELLS cells, with correlated "
                 "random intercepts per cell for both responses (the multilevel model). "
                 "ecoregion_mean: one series, the mean over the ecoregion's cells at each step."),
@@ -72,7 +77,7 @@ class BayesianDriversAlgorithm(SoilpAlgorithm):
                     "NUTS maximum tree depth (the paper: 10); hits are counted in the table.",
                     advanced=True),
             described(QgsProcessingParameterNumber(
-                "TARGET_ACCEPT", "Target acceptance", QgsProcessingParameterNumber.Double,
+                "TARGET_ACCEPT", "Target acceptance", compat.NUMBER_DOUBLE,
                 defaultValue=0.8, minValue=0.5, maxValue=0.999),
                 "NUTS target acceptance rate (brms's adapt_delta, 0.8 by default); raise it "
                 "when there are divergent transitions.", advanced=True),
@@ -90,17 +95,19 @@ class BayesianDriversAlgorithm(SoilpAlgorithm):
                 "OUTPUT_TABLE", "Posterior summary (CSV)",
                 "One row per (ecoregion, parameter, term, response): mean, sd, q2.5, q97.5, "
                 "rhat, ess_bulk, ess_tail, with the residual correlation and each ecoregion's "
-                "divergences, tree-depth hits and converged flag."),
+                "divergences, tree-depth hits and converged flag.", optional=True),
             described(QgsProcessingParameterVectorDestination(
-                "OUTPUT_LAYER", "Ecoregions with drivers", QgsProcessing.TypeVectorPolygon),
+                "OUTPUT_LAYER", "Ecoregions with drivers", compat.SOURCE_VECTOR_POLYGON),
                 "The ecoregion polygons with, per term, the P and SM estimates (<term>_P, "
                 "<term>_SM), the quadrant and the cluster, the status and a converged flag."),
             described(QgsProcessingParameterFileDestination(
-                "OUTPUT_FIGURE", "Driver figure (PNG)", "PNG files (*.png)"),
+                "OUTPUT_FIGURE", "Driver figure (PNG)", "PNG files (*.png)", optional=True,
+                createByDefault=False),
                 "The paper's figure 7/8: one point per (ecoregion, term) coloured by term, "
                 "k-means clusters as circles, the least-squares line in red, quadrant axes."),
             described(QgsProcessingParameterFileDestination(
-                "OUTPUT_REPORT", "Report (HTML)", "HTML files (*.html)"),
+                "OUTPUT_REPORT", "Drivers report (HTML)", "HTML files (*.html)", optional=True,
+                createByDefault=False),
                 "The figure, the convergence diagnostics per ecoregion and the ecoregions that "
                 "did not converge or were skipped."),
         ]

@@ -16,6 +16,12 @@ class CopulaDependenceAlgorithm(SoilpAlgorithm):
     GROUP = "Dependence"
     STEP = "copula_dependence"
     ICON = "copula_dependence.svg"
+    TAGS = ["kendall", "tau", "copula", "VineCopula", "BiCopSelect", "tail dependence", "lambda",
+            "dependence", "correlation", "soil moisture", "precipitation", "AIC", "ERA5", "GPCP"]
+    SHORT_DESCRIPTION = (
+        "Kendall's τ and the tail dependence λL, λU of soil moisture on precipitation per cell, "
+        "from the best of 40 copula families."
+    )
     HELP = (
         "The joint distribution of precipitation and soil moisture per cell (paper section "
         "2.2.1). Over the time steps where both values are valid, each cell's series become "
@@ -39,26 +45,27 @@ class CopulaDependenceAlgorithm(SoilpAlgorithm):
                                   "one layer per run."),
             parameters.season(),
             described(QgsProcessingParameterBoolean(
-                "DESEASONALIZE", "Use standardised anomalies per calendar month",
+                "DESEASONALIZE", "Standardised monthly anomalies",
                 defaultValue=False),
                 "Off (as the paper): the raw values, seasonal cycle included. On: each "
                 "variable becomes (value − that calendar month's mean) / its standard deviation "
                 "per cell, separating the seasonal cycle from the rest."),
             parameters.choice(
                 "MARGINS", "Margins", [
-                    ("empirical", "Empirical (pseudo-observations, rank/(n+1))"),
-                    ("parametric", "Parametric (best of normal, lognormal, gamma, Weibull, "
-                                   "GEV by AIC)")],
-                "Empirical: ranks / (n + 1), ties averaged as R's pobs (dry months share one "
-                "rank). Parametric: per cell and variable the best of five distributions by "
-                "AIC, with a point mass at zero for precipitation when there are dry steps."),
+                    ("empirical", "Empirical (ranks)"),
+                    ("parametric", "Parametric (best fit by AIC)")],
+                "Empirical: pseudo-observations, ranks / (n + 1), ties averaged as R's pobs (dry "
+                "months share one rank). Parametric: per cell and variable the best of normal, "
+                "lognormal, gamma, Weibull and GEV by AIC, with a point mass at zero for "
+                "precipitation when there are dry steps."),
             parameters.choice(
                 "FAMILY_SET", "Copula families", [
                     ("all", "All 40 VineCopula families"),
-                    ("one_parameter", "One-parameter families (Gaussian, Clayton, Gumbel, "
-                                      "Frank, Joe and rotations)"),
+                    ("one_parameter", "One-parameter families"),
                     ("gaussian_t", "Gaussian and Student t")],
-                "The candidate families (with independence). The paper selects among all 40."),
+                "The candidate families (with independence). The paper selects among all 40. "
+                "One-parameter families: Gaussian, Clayton, Gumbel, Frank, Joe and their "
+                "rotations (faster)."),
             parameters.choice(
                 "CRITERION", "Selection criterion", [("aic", "AIC"), ("bic", "BIC")],
                 "AIC as the paper; BIC penalises two-parameter families more."),
@@ -72,11 +79,11 @@ class CopulaDependenceAlgorithm(SoilpAlgorithm):
             parameters.raster_output(
                 "OUTPUT_LOWER_TAIL", "Lower tail dependence λL",
                 "Chance that soil moisture is extremely low given extremely low precipitation "
-                "(VineCopula's convention: 0 for 90°/270° rotations)."),
+                "(VineCopula's convention: 0 for 90°/270° rotations).", optional=True),
             parameters.raster_output(
                 "OUTPUT_UPPER_TAIL", "Upper tail dependence λU",
                 "Chance that soil moisture is extremely high given extremely high "
-                "precipitation (0 for 90°/270° rotations)."),
+                "precipitation (0 for 90°/270° rotations).", optional=True),
             parameters.raster_output(
                 "OUTPUT_DISCORDANT_TAIL", "Discordant tail dependence", optional=True,
                 help_text="For 90°/270° rotations (negative dependence): the tail dependence "
@@ -85,22 +92,22 @@ class CopulaDependenceAlgorithm(SoilpAlgorithm):
             parameters.raster_output(
                 "OUTPUT_FAMILY", "Copula family",
                 "VineCopula family code of the selected copula (Int16; the style names each "
-                "code)."),
+                "code).", optional=True),
             parameters.raster_output(
                 "OUTPUT_PARAMETERS", "Copula parameters",
                 "Bands par, par2, par3 in VineCopula's sign convention (rotated families "
-                "90°/270° have negated parameters)."),
+                "90°/270° have negated parameters).", optional=True),
             parameters.raster_output(
                 "OUTPUT_EMPIRICAL_TAU", "Sample Kendall τ-b", optional=True,
                 help_text="The sample Kendall τ-b of the cell's valid pairs, for comparison."),
             parameters.raster_output(
                 "OUTPUT_P_VALUE", "p-value of the sample τ", optional=True,
                 help_text="Two-sided p-value of the sample τ-b (as scipy's kendalltau)."),
-            parameters.status_output(),
+            parameters.status_output(optional=True),
             parameters.csv_output(
-                "OUTPUT_TABLE", "Dependence per ecoregion (CSV)",
+                "OUTPUT_TABLE", "Table per ecoregion (CSV)",
                 "One row per ecoregion and a row 'all': valid_cells, negative_share (0–1), "
-                "mean_tau, mean_lower_tail, mean_upper_tail, most_common_family."),
+                "mean_tau, mean_lower_tail, mean_upper_tail, most_common_family.", optional=True),
         ]
 
     def define_outputs(self):

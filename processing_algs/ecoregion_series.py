@@ -11,6 +11,10 @@ class EcoregionSeriesAlgorithm(SoilpAlgorithm):
     GROUP = "Data preparation"
     STEP = "ecoregion_series"
     ICON = "ecoregion_series.svg"
+    TAGS = ["zonal statistics", "mean", "ecoregion", "biome", "WWF", "time series", "CSV"]
+    SHORT_DESCRIPTION = (
+        "The mean of a time stack over each ecoregion at each date, as a CSV table."
+    )
     HELP = (
         "The mean of a time stack over each ecoregion at each date: one CSV row per ecoregion "
         "and date with the columns ecoregion, date, mean and valid_cells. The mean is over the "

@@ -2,7 +2,7 @@
 
 from qgis.core import QgsProcessingParameterNumber
 
-from . import parameters
+from . import compat, parameters
 from .base import SoilpAlgorithm, described
 
 
@@ -13,6 +13,12 @@ class LaggedDependenceAlgorithm(SoilpAlgorithm):
     GROUP = "Dependence"
     STEP = "lagged_dependence"
     ICON = "lagged_dependence.svg"
+    TAGS = ["lag", "lagged", "delay", "memory", "kendall", "tau", "cross-correlation",
+            "soil moisture", "precipitation"]
+    SHORT_DESCRIPTION = (
+        "Kendall's τ between precipitation and soil moisture 0–12 steps later per cell, and the "
+        "lag where it is strongest."
+    )
     HELP = (
         "Kendall's τ-b between precipitation at time t and soil moisture at t + k, for k = 0 … "
         "MAX_LAG time steps, per cell, and the lag where the dependence is strongest (largest "
@@ -26,9 +32,10 @@ class LaggedDependenceAlgorithm(SoilpAlgorithm):
             parameters.time_stack("PRECIPITATION", "Precipitation time stack",
                                   "Precipitation (e.g. monthly volume in mm)."),
             parameters.time_stack("SOIL_MOISTURE", "Soil moisture time stack",
-                                  "Soil moisture of one layer (m³/m³), on the same grid and dates."),
+                                  "Soil moisture of one layer (m³/m³), on the same grid and "
+                                  "dates."),
             described(QgsProcessingParameterNumber(
-                "MAX_LAG", "Maximum lag (time steps)", QgsProcessingParameterNumber.Integer,
+                "MAX_LAG", "Maximum lag (time steps)", compat.NUMBER_INTEGER,
                 defaultValue=12, minValue=0, maxValue=120),
                 "The largest lag k tried, in time steps of the stacks (months for monthly "
                 "stacks; the paper uses 0–12 months)."),
@@ -37,15 +44,15 @@ class LaggedDependenceAlgorithm(SoilpAlgorithm):
             parameters.raster_output(
                 "OUTPUT_TAU_BY_LAG", "Kendall's τ by lag",
                 "One band per lag: band k + 1 is τ-b between precipitation at t and soil "
-                "moisture at t + k."),
+                "moisture at t + k.", optional=True),
             parameters.raster_output(
                 "OUTPUT_OPTIMAL_LAG", "Optimal lag",
                 "The lag (time steps) with the largest |τ| (Byte, 255 = nodata)."),
             parameters.raster_output(
                 "OUTPUT_TAU_AT_OPTIMAL_LAG", "Kendall's τ at the optimal lag",
-                "The signed τ at the optimal lag."),
+                "The signed τ at the optimal lag.", optional=True),
             parameters.raster_output(
-                "OUTPUT_STATUS", "Status per cell",
+                "OUTPUT_STATUS", "Lag status per cell",
                 "Why a cell is empty: 1 no data, 2 too few values, 3 constant series.",
                 optional=True),
         ]

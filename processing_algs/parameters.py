@@ -3,8 +3,9 @@ for a time stack, a season, the ecoregions or the worker count the same way."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
@@ -14,15 +15,15 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from .base import described
+from . import compat
+from .base import VALUES_KEY, described
 
 STACK_HELP = ("A time stack: a multiband GeoTIFF whose band i is time step i (band description "
               "= ISO date of the period's first day, e.g. 2000-01-01), or a NetCDF variable with "
               "CF time. Stacks used together must share CRS, grid and time steps.")
 
-SEASONS = [("all", "All time steps"), ("MAM", "MAM (March–May)"), ("JJA", "JJA (June–August)"),
-           ("SON", "SON (September–November)"),
-           ("DJF", "DJF (December–February of the next year)")]
+SEASONS = [("all", "All time steps"), ("MAM", "MAM (Mar–May)"), ("JJA", "JJA (Jun–Aug)"),
+           ("SON", "SON (Sep–Nov)"), ("DJF", "DJF (Dec–Feb)")]
 
 
 def time_stack(name: str, description: str, what: str, optional: bool = False):
@@ -31,14 +32,58 @@ def time_stack(name: str, description: str, what: str, optional: bool = False):
                      f"{what} {STACK_HELP}")
 
 
+class ChoiceParameter(QgsProcessingParameterEnum):
+    """An enum parameter whose options are ``(engine value, label)`` pairs: the dialog shows the
+    labels; headless calls may give the index (``SCALE=0``), the engine value
+    (``SCALE=monthly``) or the label, and the engine receives the value.
+
+    The engine values ride in the definition's metadata (``VALUES_KEY``), so a model or a
+    serialized definition keeps working as a plain enum of labels and indices.
+    """
+
+    def engine_values(self) -> list[str]:
+        return list(self.metadata().get(VALUES_KEY) or self.options())
+
+    def index_of_name(self, value) -> Optional[int]:
+        """The option a name stands for (engine value or label, case-insensitive), or None."""
+        if not isinstance(value, str):
+            return None
+        wanted = value.strip().casefold()
+        for names in (self.engine_values(), self.options()):
+            folded = [name.casefold() for name in names]
+            if wanted in folded:
+                return folded.index(wanted)
+        return None
+
+    def checkValueIsAcceptable(self, value, context=None):  # noqa: N802 - QGIS's name
+        if self.index_of_name(value) is not None:
+            return True
+        return super().checkValueIsAcceptable(value, context)
+
+    def valueAsPythonString(self, value, context):  # noqa: N802 - QGIS's name
+        if self.index_of_name(value) is not None:
+            return repr(value.strip())
+        return super().valueAsPythonString(value, context)
+
+    def clone(self):
+        copy = ChoiceParameter(self.name(), self.description(), self.options(),
+                               self.allowMultiple(), self.defaultValue())
+        copy.setFlags(self.flags())
+        copy.setMetadata(self.metadata())
+        if hasattr(copy, "setHelp"):
+            copy.setHelp(self.help())
+        return copy
+
+
 def choice(name: str, description: str, options: list[tuple[str, str]], help_text: str,
            default: int = 0, advanced: bool = False):
     """An enum parameter from ``(engine value, label)`` pairs: the dialog shows the labels, the
-    engine receives the values."""
+    engine receives the values; headless calls may name the option (value or label)."""
+    values = [value for value, _ in options]
+    help_text = f"{help_text} Headless: {' | '.join(values)} (or the option's index)."
     return described(
-        QgsProcessingParameterEnum(name, description, options=[label for _, label in options],
-                                   defaultValue=default),
-        help_text, values=[value for value, _ in options], advanced=advanced)
+        ChoiceParameter(name, description, [label for _, label in options], False, default),
+        help_text, values=values, advanced=advanced)
 
 
 def season(name: str = "SEASON"):
@@ -53,17 +98,17 @@ def ecoregions(optional: bool = True):
     """ECOREGIONS (polygons) + FIELD, and ECOREGIONS_RASTER: either gives the class per cell."""
     return [
         described(QgsProcessingParameterFeatureSource(
-            "ECOREGIONS", "Ecoregions (polygon layer)", [QgsProcessing.TypeVectorPolygon],
+            "ECOREGIONS", "Ecoregions (polygon layer)", [compat.SOURCE_VECTOR_POLYGON],
             optional=optional),
             "The ecoregions as polygons, e.g. the WWF Terrestrial Ecoregions of the World; they "
             "are rasterized onto the stacks' grid (cell centres) using FIELD."),
         described(QgsProcessingParameterField(
             "FIELD", "Ecoregion field", defaultValue="BIOME", parentLayerParameterName="ECOREGIONS",
-            type=QgsProcessingParameterField.Any, optional=True),
+            type=compat.FIELD_ANY, optional=True),
             "The field holding the ecoregion class (WWF: BIOME, codes 1–14, 98 lakes, 99 rock "
             "and ice; stored as Real in the WWF files, read as integer)."),
         described(QgsProcessingParameterRasterLayer(
-            "ECOREGIONS_RASTER", "Ecoregions (integer raster on the stacks' grid)", optional=True),
+            "ECOREGIONS_RASTER", "Ecoregions as a raster", optional=True),
             "Instead of polygons: an integer raster on exactly the stacks' grid, e.g. the output "
             "of Rasterize ecoregions; 0 = no ecoregion.", advanced=True),
     ]
@@ -72,7 +117,7 @@ def ecoregions(optional: bool = True):
 def processes():
     return described(
         QgsProcessingParameterNumber("PROCESSES", "Engine worker processes",
-                                     QgsProcessingParameterNumber.Integer, defaultValue=0,
+                                     compat.NUMBER_INTEGER, defaultValue=0,
                                      minValue=0),
         "Worker processes the engine runs the grid's blocks on; 0 = every core. Results do not "
         "depend on it.", advanced=True)
@@ -81,7 +126,7 @@ def processes():
 def min_observations(default: int):
     return described(
         QgsProcessingParameterNumber("MIN_OBSERVATIONS", "Minimum valid time steps per cell",
-                                     QgsProcessingParameterNumber.Integer, defaultValue=default,
+                                     compat.NUMBER_INTEGER, defaultValue=default,
                                      minValue=3),
         "Cells with fewer time steps where all inputs are valid are left empty, with status "
         "'too few values'.")
@@ -93,12 +138,12 @@ def raster_output(name: str, description: str, help_text: str, optional: bool = 
     return described(definition, help_text)
 
 
-def status_output():
+def status_output(description: str = "Status per cell", optional: bool = False):
     return raster_output(
-        "OUTPUT_STATUS", "Status per cell",
+        "OUTPUT_STATUS", description,
         "Why a cell is empty: 0 fitted, 1 no data, 2 too few values, 3 constant series, 4 too "
         "many ties, 5 fit failed (Byte; the style names the codes). Cells with a non-zero "
-        "status are nodata in every other output.")
+        "status are nodata in every other output.", optional=optional)
 
 
 def csv_output(name: str, description: str, help_text: str, optional: bool = False):

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsMessageLog,
     QgsProcessingModelAlgorithm,
     QgsProcessingProvider,
 )
 from qgis.PyQt.QtGui import QIcon
 
 from . import engine
-from .base import layer_problem
+from .base import layer_problem, plugin_metadata
 from .aggregate_time import AggregateTimeAlgorithm
 from .align_grid import AlignGridAlgorithm
 from .bayesian_drivers import BayesianDriversAlgorithm
@@ -20,15 +24,18 @@ from .copula_dependence import CopulaDependenceAlgorithm
 from .synthetic_world import SyntheticWorldAlgorithm
 from .ecoregion_series import EcoregionSeriesAlgorithm
 from .import_stack import ImportStackAlgorithm
+from .install_engine import InstallEngineAlgorithm
 from .lagged_dependence import LaggedDependenceAlgorithm
 from .rasterize_ecoregions import RasterizeEcoregionsAlgorithm
 from .report import ReportAlgorithm
 from .ridge_control import RidgeControlAlgorithm
+from .shipped_models import install_shipped_models
 
 MODELS_DIR = engine.PLUGIN_DIR / "resources" / "models"
 ICON_PATH = engine.PLUGIN_DIR / "resources" / "icons" / "soilp.svg"
 
 ALGORITHMS = [
+    InstallEngineAlgorithm,
     CheckEngineAlgorithm,
     SyntheticWorldAlgorithm,
     ImportStackAlgorithm,
@@ -44,8 +51,16 @@ ALGORITHMS = [
 ]
 
 
+def engine_source_version() -> str:
+    """``soilp_qgis.__version__`` as written in the engine sources beside the plugin."""
+    text = (engine.PLUGIN_DIR / "soilp_qgis" / "__init__.py").read_text(encoding="utf-8")
+    match = re.search(r'^__version__\s*=\s*["\']([^"\']+)["\']', text, re.M)
+    return match.group(1) if match else "?"
+
+
 class ShippedModel(QgsProcessingModelAlgorithm):
-    """A model shipped in ``resources/models``: ``full_analysis.model3`` → ``soilp:fullanalysis``."""
+    """A model shipped in ``resources/models``: ``full_analysis.model3`` →
+    ``soilp:fullanalysis``."""
 
     def __init__(self, path: Path):
         super().__init__()
@@ -92,8 +107,13 @@ class SoilpProvider(QgsProcessingProvider):
     def svgIconPath(self):  # noqa: N802
         return str(ICON_PATH)
 
+    def versionInfo(self):  # noqa: N802
+        """The plugin's version and that of the engine sources it ships (no engine is started)."""
+        return f"{plugin_metadata().get('version', '?')} (engine {engine_source_version()})"
+
     def load(self):
         """Register the provider's settings (Processing › Options › Providers)."""
+        QgsApplication.processingRegistry().providerAdded.connect(self._registered)
         try:
             from processing.core.ProcessingConfig import ProcessingConfig, Setting
         except ImportError:  # pragma: no cover - Processing plugin absent
@@ -108,7 +128,18 @@ class SoilpProvider(QgsProcessingProvider):
             "Dask scheduler address for the engine's block work (empty: local processes)", ""))
         ProcessingConfig.readSettings()
         self.refreshAlgorithms()
+        install_shipped_models(log=lambda text: QgsMessageLog.logMessage(
+            text, "soilp", Qgis.MessageLevel.Warning))
         return True
+
+    def _registered(self, provider_id: str) -> None:
+        """Once this provider is in the registry, load the shipped models again: during
+        ``load()`` their soilp steps could not be resolved yet (the models' children had no
+        algorithm, and validate() reported every step as not available)."""
+        if provider_id != self.id():
+            return
+        QgsApplication.processingRegistry().providerAdded.disconnect(self._registered)
+        self.refreshAlgorithms()
 
     def unload(self):
         try:

@@ -1,13 +1,12 @@
 """Rasterize ecoregions: ecoregion polygons burnt onto a reference grid as integer codes."""
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterRasterLayer,
 )
 
-from . import parameters
+from . import compat, parameters
 from .base import SoilpAlgorithm, described
 
 
@@ -18,6 +17,10 @@ class RasterizeEcoregionsAlgorithm(SoilpAlgorithm):
     GROUP = "Data preparation"
     STEP = "rasterize_ecoregions"
     ICON = "rasterize_ecoregions.svg"
+    TAGS = ["rasterize", "ecoregions", "WWF", "biome", "polygons", "zones", "classes"]
+    SHORT_DESCRIPTION = (
+        "Burn ecoregion polygons (e.g. the WWF biomes) onto a reference grid as integer codes."
+    )
     HELP = (
         "Burns ecoregion polygons onto the grid of a reference raster: each cell gets the FIELD "
         "code of the polygon that contains its centre, 0 where none does. The output is an "
@@ -29,11 +32,11 @@ class RasterizeEcoregionsAlgorithm(SoilpAlgorithm):
     def define_parameters(self):
         return [
             described(QgsProcessingParameterFeatureSource(
-                "INPUT", "Ecoregions (polygon layer)", [QgsProcessing.TypeVectorPolygon]),
+                "INPUT", "Ecoregions (polygon layer)", [compat.SOURCE_VECTOR_POLYGON]),
                 "The ecoregion polygons, e.g. the WWF Terrestrial Ecoregions of the World."),
             described(QgsProcessingParameterField(
                 "FIELD", "Ecoregion field", defaultValue="BIOME", parentLayerParameterName="INPUT",
-                type=QgsProcessingParameterField.Any, optional=True),
+                type=compat.FIELD_ANY, optional=True),
                 "The field holding the integer ecoregion code; empty: BIOME (WWF: BIOME, stored "
                 "as Real in the WWF files, read as integer). Features whose code is empty or not "
                 "positive are left out."),

@@ -6,7 +6,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from . import parameters
+from . import compat, parameters
 from .base import SoilpAlgorithm, described
 
 
@@ -17,6 +17,11 @@ class ReportAlgorithm(SoilpAlgorithm):
     GROUP = "Report"
     STEP = "report"
     ICON = "report.svg"
+    TAGS = ["report", "HTML", "figures", "results", "summary", "provenance", "maps"]
+    SHORT_DESCRIPTION = (
+        "An HTML results section (maps, negative-dependence shares, lags, composites, drivers) "
+        "from an analysis output folder."
+    )
     HELP = (
         "Writes a self-contained HTML page that reads like the paper's results section, from an "
         "output folder of the full analysis (file names as in the plugin's docs/OUTPUTS.md; any "
@@ -37,10 +42,10 @@ class ReportAlgorithm(SoilpAlgorithm):
         return [
             described(QgsProcessingParameterFile(
                 "INPUT_FOLDER", "Output folder of the analysis",
-                behavior=QgsProcessingParameterFile.Folder),
+                behavior=compat.FILE_BEHAVIOR_FOLDER),
                 "The folder the full analysis (soilp:fullanalysis) wrote into, or any folder with "
-                "outputs named as in docs/OUTPUTS.md (copula_layer1_monthly_tau.tif, "
-                "ridge_layer1_JJA_rgb.tif, bayes_monthly_table.csv, provenance.json …)."),
+                "outputs laid out as in docs/OUTPUTS.md (copula/layer1_monthly_tau.tif, "
+                "ridge/layer1_JJA_rgb.tif, bayes/monthly_table.csv, provenance.json …)."),
             described(QgsProcessingParameterString(
                 "TITLE", "Title", optional=True),
                 "The page's title; empty: 'Dependence of soil moisture on precipitation'."),

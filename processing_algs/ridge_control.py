@@ -6,11 +6,10 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from . import parameters
+from . import compat, parameters
 from .base import SoilpAlgorithm, described
 
-COLOR_MODELS = [("CMY", "CMY: frequency cyan, volume magenta, ET yellow (the paper's maps)"),
-                ("RGB", "RGB: volume red, frequency green, ET blue")]
+COLOR_MODELS = [("CMY", "CMY (the paper's colours)"), ("RGB", "RGB")]
 
 
 class RidgeControlAlgorithm(SoilpAlgorithm):
@@ -20,6 +19,12 @@ class RidgeControlAlgorithm(SoilpAlgorithm):
     GROUP = "Dependence"
     STEP = "ridge_control"
     ICON = "ridge_control.svg"
+    TAGS = ["ridge", "regression", "ternary", "RGB", "CMY", "composite", "control", "weights",
+            "evapotranspiration", "precipitation frequency", "precipitation volume", "GLEAM"]
+    SHORT_DESCRIPTION = (
+        "Which of precipitation frequency, precipitation volume and evapotranspiration controls "
+        "soil moisture, as a ternary colour composite with its legend."
+    )
     HELP = (
         "Which of precipitation frequency, precipitation volume and evapotranspiration (ET) "
         "controls soil moisture, per cell — the paper's ridge-regression analysis (section "
@@ -50,31 +55,33 @@ class RidgeControlAlgorithm(SoilpAlgorithm):
                                   "weights.", optional=True),
             parameters.season(),
             described(QgsProcessingParameterNumber(
-                "ALPHA", "Ridge penalty α (empty: automatic)", QgsProcessingParameterNumber.Double,
+                "ALPHA", "Ridge penalty α", compat.NUMBER_DOUBLE,
                 defaultValue=None, optional=True, minValue=0.0),
                 "A fixed penalty with scikit-learn's meaning: minimise ‖y − Xβ‖² + α‖β‖², "
                 "intercept not penalised. Empty: chosen per cell by exact leave-one-out over 25 "
                 "log-spaced values 10⁻³…10³, and written as the last band of the coefficients."),
             described(QgsProcessingParameterNumber(
-                "STRONG_CONTROL", "Strong control threshold", QgsProcessingParameterNumber.Double,
+                "STRONG_CONTROL", "Strong control threshold", compat.NUMBER_DOUBLE,
                 defaultValue=0.75, minValue=0.01, maxValue=1.0),
                 "A cell is dominated by a driver where that driver's weight is above this "
                 "value; otherwise it is 'mixed'. Dashed lines in the legend triangle."),
             parameters.choice(
                 "COLOR_MODEL", "Colour model", COLOR_MODELS,
                 "CMY: R = 255·(1 − W_freq), G = 255·(1 − W_vol), B = 255·(1 − W_ET), so "
-                "frequency is cyan, volume magenta and ET yellow, as in the paper. RGB: "
-                "R = 255·W_vol, G = 255·W_freq, B = 255·W_ET."),
+                "frequency is cyan, volume magenta and ET yellow, as in the paper's maps. RGB: "
+                "R = 255·W_vol, G = 255·W_freq, B = 255·W_ET, so volume is red, frequency green "
+                "and ET blue."),
             parameters.min_observations(10),
             *parameters.ecoregions(),
             parameters.processes(),
             parameters.raster_output(
                 "OUTPUT_COEFFICIENTS", "Standardised coefficients",
                 "Bands β_freq, β_vol, β_ET, β_Ta (nodata when no air temperature is given) and, "
-                "when α is automatic, the chosen α."),
+                "when α is automatic, the chosen α.", optional=True),
             parameters.raster_output(
                 "OUTPUT_WEIGHTS", "Control weights",
-                "Bands W_freq, W_vol, W_ET: each driver's share of |β_freq| + |β_vol| + |β_ET|."),
+                "Bands W_freq, W_vol, W_ET: each driver's share of |β_freq| + |β_vol| + |β_ET|.",
+                optional=True),
             parameters.raster_output(
                 "OUTPUT_RGB", "Ternary colour composite",
                 "Three Byte bands (red, green, blue) of the weights in the chosen colour model; "
@@ -82,16 +89,17 @@ class RidgeControlAlgorithm(SoilpAlgorithm):
             parameters.raster_output(
                 "OUTPUT_DOMINANT", "Dominant control",
                 "Byte: 1 volume, 2 frequency, 3 ET where that weight is above STRONG_CONTROL, "
-                "0 mixed; 255 = not fitted."),
-            parameters.status_output(),
+                "0 mixed; 255 = not fitted.", optional=True),
+            parameters.status_output(optional=True),
             parameters.csv_output(
                 "OUTPUT_TABLE", "Dominant control shares (CSV)",
                 "Share (0–1) of the fitted cells per dominant class: row 'all', and one row per "
-                "ecoregion when ecoregions are given."),
+                "ecoregion when ecoregions are given.", optional=True),
             described(QgsProcessingParameterFileDestination(
                 "OUTPUT_LEGEND", "Legend (PNG)", "PNG files (*.png)", optional=True,
                 createByDefault=False),
                 "The ternary legend triangle in the composite's colours, with the share of "
                 "cells per dominant class. Empty: written beside the composite, named after it "
-                "(ternary.tif → ternary_legend.png)."),
+                "(ternary.tif → ternary_legend.png), and shown as the composite's legend in the "
+                "Layers panel and in print layouts."),
         ]

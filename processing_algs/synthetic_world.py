@@ -1,4 +1,5 @@
-"""Synthetic world: the built-in study area (daily weather, snow, three-layer soil, ET, GPP, LST)."""
+"""Synthetic world: the built-in study area (daily weather, snow, three-layer soil, ET, GPP,
+LST)."""
 
 from qgis.core import (
     QgsProcessingOutputNumber,
@@ -10,7 +11,7 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from . import parameters
+from . import compat, parameters
 from .base import SoilpAlgorithm, described
 
 STACK_OUTPUTS = [
@@ -33,6 +34,12 @@ class SyntheticWorldAlgorithm(SoilpAlgorithm):
     GROUP = "Data preparation"
     STEP = "synthetic_world"
     ICON = "synthetic_world.svg"
+    TAGS = ["synthetic", "demo", "example data", "test data", "simulation", "biome",
+            "soil moisture", "precipitation"]
+    SHORT_DESCRIPTION = (
+        "Generate a physically based study area (daily weather, three-layer soil, ET, GPP, LST, "
+        "biomes) to try the analysis on."
+    )
     HELP = (
         "Generates a physically based study area to try the analysis on without downloads: "
         "continents on a lon/lat grid whose land cells carry the 16 WWF biome classes; daily "
@@ -54,24 +61,24 @@ class SyntheticWorldAlgorithm(SoilpAlgorithm):
                 "The area to simulate (taken in longitude/latitude); empty or the default is "
                 "the Northern Hemisphere, as in the paper."),
             described(QgsProcessingParameterNumber(
-                "RESOLUTION", "Resolution (degrees)", QgsProcessingParameterNumber.Double,
+                "RESOLUTION", "Resolution (degrees)", compat.NUMBER_DOUBLE,
                 defaultValue=2.0, minValue=0.05, maxValue=30.0),
                 "Cell size in degrees. 2° over the Northern Hemisphere is about 3,200 land "
                 "cells and simulates 20 years in well under a minute."),
             described(QgsProcessingParameterNumber(
-                "START_YEAR", "First year", QgsProcessingParameterNumber.Integer,
+                "START_YEAR", "First year", compat.NUMBER_INTEGER,
                 defaultValue=2000, minValue=1900, maxValue=2100),
                 "First simulated year (after a discarded 3-year spin-up)."),
             described(QgsProcessingParameterNumber(
-                "END_YEAR", "Last year", QgsProcessingParameterNumber.Integer,
+                "END_YEAR", "Last year", compat.NUMBER_INTEGER,
                 defaultValue=2019, minValue=1900, maxValue=2100),
                 "Last simulated year (inclusive); 2000–2019 as in the paper."),
             described(QgsProcessingParameterNumber(
-                "SEED", "Random seed", QgsProcessingParameterNumber.Integer, defaultValue=0,
+                "SEED", "Random seed", compat.NUMBER_INTEGER, defaultValue=0,
                 minValue=0),
                 "Seed of the geography and the weather: the same seed gives the same world."),
             described(QgsProcessingParameterRasterLayer(
-                "ECOREGIONS", "Biome raster to take the geography from", optional=True),
+                "ECOREGIONS", "Biome raster (geography)", optional=True),
                 "Optional: a WWF biome code raster (e.g. the 0.25° Northern Hemisphere biome "
                 "raster) sampled at each cell centre instead of generated continents; 0 or "
                 "nodata is sea."),

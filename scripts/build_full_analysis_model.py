@@ -1,49 +1,104 @@
 """Build the shipped Graphical Modeler model ``resources/models/full_analysis.model3``.
 
-The model chains the whole analysis of the paper with soilp's algorithms (see docs/OUTPUTS.md
-for the files it writes). It is generated rather than drawn so that its ~45 steps are laid out
-and named consistently; the result is an ordinary .model3 that opens and edits in the Modeler.
+The model chains the whole analysis of the paper with soilp's algorithms. It is generated rather
+than drawn so that its ~45 steps are laid out and named consistently, and so that it follows the
+algorithms' definitions: every child parameter gets an explicit value (the algorithm's default
+where the model has nothing to say, enum options by their engine value), which
+``QgsProcessingModelAlgorithm.validate()`` requires on QGIS 3.22. The output paths come from
+``resources/output_layout.json`` (the one declaration of the output folder, also read by the
+report and rendered as docs/OUTPUTS.md). The result is an ordinary .model3 that opens and edits
+in the Modeler.
 
-Run with QGIS's Python after changing an algorithm's parameters:
+Run with QGIS's Python after changing an algorithm's parameters or the layout:
 ``QT_QPA_PLATFORM=offscreen python3 scripts/build_full_analysis_model.py``
 """
 
 from __future__ import annotations
 
+import itertools
+import json
+import os
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_PATH = ROOT / "resources" / "models" / "full_analysis.model3"
+LAYOUT_PATH = ROOT / "resources" / "output_layout.json"
 
-LAYERS = {"layer1": ("SOIL_MOISTURE_LAYER1", "0–7 cm"),
-          "layer2": ("SOIL_MOISTURE_LAYER2", "7–28 cm"),
-          "layer3": ("SOIL_MOISTURE_LAYER3", "28–100 cm")}
-SEASONS = ["MAM", "JJA", "SON", "DJF"]
-SEASON_INDEX = {"all": 0, "MAM": 1, "JJA": 2, "SON": 3, "DJF": 4}
-SCALE_INDEX = {"monthly": 0, "seasonal": 1, "annual": 2}
-STATISTIC_INDEX = {"mean": 0, "sum": 1, "wet_day_count": 2}
+#: model inputs holding each soil layer's monthly stack
+LAYER_INPUTS = {"layer1": "SOIL_MOISTURE_LAYER1", "layer2": "SOIL_MOISTURE_LAYER2",
+                "layer3": "SOIL_MOISTURE_LAYER3"}
+#: the model's stack inputs in Run-dialog order: (name, label, time step and units)
+RASTER_INPUTS = [
+    ("PRECIPITATION", "Precipitation (daily)", "mm/day"),
+    ("SOIL_MOISTURE_LAYER1", "Soil moisture 0–7 cm", "monthly, m³/m³"),
+    ("SOIL_MOISTURE_LAYER2", "Soil moisture 7–28 cm", "monthly, m³/m³"),
+    ("SOIL_MOISTURE_LAYER3", "Soil moisture 28–100 cm", "monthly, m³/m³"),
+    ("EVAPOTRANSPIRATION", "Evapotranspiration", "monthly, mm/month"),
+    ("AIR_TEMPERATURE", "Air temperature", "monthly, °C"),
+    ("LAND_SURFACE_TEMPERATURE", "Land surface temperature", "monthly"),
+    ("GPP", "Gross primary production", "monthly"),
+]
+#: model inputs that are an algorithm's own parameter under another name
+BAYES_INPUTS = [("BAYES_DATA", "DATA", "Bayes: data per ecoregion"),
+                ("BAYES_MAX_CELLS", "MAX_CELLS", "Bayes: cells per ecoregion"),
+                ("BAYES_CHAINS", "CHAINS", "Bayes: chains"),
+                ("BAYES_TUNE", "TUNE", "Bayes: warm-up per chain"),
+                ("BAYES_DRAWS", "DRAWS", "Bayes: draws per chain")]
+
+
+def load_layout() -> dict:
+    with open(LAYOUT_PATH, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def layout_path(layout: dict, group: str, file: str, **dimensions: str) -> str:
+    """``<folder>/<name>`` of one file of the layout (as soilp_qgis.report.layout computes it)."""
+    entry = layout["groups"][group]
+    name = entry["name"].format(file=file, **dimensions)
+    return f"{entry['folder']}/{name}" if entry["folder"] else name
+
+
+def enum_value(definition, engine_value: str):
+    """The value a model stores for an enum option given by its engine value (``"sum"``): the
+    option itself where the parameter uses static strings (QGIS ≥ 3.24), else its index."""
+    from_base = definition.metadata().get("soilp_values") or definition.options()
+    index = list(from_base).index(engine_value)
+    uses_strings = getattr(definition, "usesStaticStrings", None)
+    if uses_strings is not None and uses_strings():
+        return definition.options()[index]
+    return index
 
 
 def build():
     from qgis.core import (
-        QgsProcessing,
+        QgsApplication,
+        QgsProcessingDestinationParameter,
         QgsProcessingModelAlgorithm,
         QgsProcessingModelChildAlgorithm,
         QgsProcessingModelChildDependency,
-        QgsProcessingModelChildParameterSource as Source,
         QgsProcessingModelParameter,
         QgsProcessingParameterEnum,
-        QgsProcessingParameterFeatureSource,
-        QgsProcessingParameterField,
         QgsProcessingParameterFile,
-        QgsProcessingParameterNumber,
         QgsProcessingParameterRasterLayer,
     )
+    from qgis.core import (
+        QgsProcessingModelChildParameterSource as Source,
+    )
     from qgis.PyQt.QtCore import QPointF
+    from soilp.processing_algs import compat  # the plugin, loaded by main()
 
-    model = QgsProcessingModelAlgorithm("Full dependence analysis", "Full analysis")
+    registry = QgsApplication.processingRegistry()
+    layout = load_layout()
+
+    def algorithm(name: str):
+        found = registry.algorithmById(f"soilp:{name}")
+        if found is None:
+            raise SystemExit(f"soilp:{name} is not registered (is the plugin loaded?)")
+        return found
+
+    model = QgsProcessingModelAlgorithm("Full dependence analysis", "soilp")
     model.setHelpContent({
         "ALG_DESC": (
             "The paper's whole analysis in one run: precipitation volume and frequency from daily "
@@ -51,191 +106,195 @@ def build():
             "dependence, families) of each soil layer at monthly and annual scale; lagged "
             "dependence (monthly); ridge control of each soil layer monthly, per season and "
             "annually (ternary composites); Bayesian drivers per ecoregion (monthly and annual, "
-            "surface layer); and the HTML report. Everything is written into OUTPUT_FOLDER under "
-            "the names listed in the plugin's docs/OUTPUTS.md."),
+            "surface layer); and the HTML report. Everything is written into OUTPUT_FOLDER: "
+            "copula/, lag/, ridge/, bayes/, inputs/ (the prepared stacks) and report.html at "
+            "the top, as listed in the plugin's docs/OUTPUTS.md. Every stack input is required; "
+            "they start empty so that no project layer is taken by mistake."),
         "ALG_CREATOR": "soilp developers",
     })
-    def add_input(definition, x: float, y: float):
-        parameter = QgsProcessingModelParameter(definition.name())
-        parameter.setPosition(QPointF(x, y))
-        model.addModelParameter(definition, parameter)
+    order: list[str] = []
 
-    stacks = [("PRECIPITATION", "Daily precipitation (mm/day)")]
-    stacks += [(name, f"Soil moisture {depth} (monthly, m³/m³)") for name, depth in LAYERS.values()]
-    stacks += [("EVAPOTRANSPIRATION", "Evapotranspiration (monthly, mm/month)"),
-               ("AIR_TEMPERATURE", "Air temperature (monthly, °C)"),
-               ("LAND_SURFACE_TEMPERATURE", "Land surface temperature (monthly)"),
-               ("GPP", "Gross primary production (monthly)")]
-    for i, (name, description) in enumerate(stacks):
-        add_input(QgsProcessingParameterRasterLayer(name, description), 120.0, 60.0 + 70 * i)
-    y = 60.0 + 70 * len(stacks)
-    add_input(QgsProcessingParameterFeatureSource(
-        "ECOREGIONS", "Ecoregions (polygon layer)", [QgsProcessing.TypeVectorPolygon]), 120.0, y)
-    add_input(QgsProcessingParameterField("FIELD", "Ecoregion field", defaultValue="BIOME",
-                                          parentLayerParameterName="ECOREGIONS", optional=True),
-              120.0, y + 70)
-    add_input(QgsProcessingParameterFile("OUTPUT_FOLDER", "Output folder",
-                                         behavior=QgsProcessingParameterFile.Folder),
-              120.0, y + 140)
-    family_set = QgsProcessingParameterEnum(
-        "FAMILY_SET", "Copula families", options=["All 40 VineCopula families",
-                                                  "One-parameter families", "Gaussian and t"],
-        defaultValue=0)
-    add_input(family_set, 120.0, y + 210)
-    bayes_settings = [("BAYES_CHAINS", "Bayesian model: chains", 4, 1),
-                      ("BAYES_TUNE", "Bayesian model: warm-up iterations per chain", 2000, 50),
-                      ("BAYES_DRAWS", "Bayesian model: draws per chain", 2000, 50),
-                      ("BAYES_MAX_CELLS", "Bayesian model: cells per ecoregion", 200, 2)]
-    add_input(QgsProcessingParameterEnum(
-        "BAYES_DATA", "Bayesian model: data per ecoregion",
-        options=["Cells (random intercepts per cell)", "Ecoregion mean series"], defaultValue=0),
-        120.0, y + 560)
-    for i, (name, description, default, minimum) in enumerate(bayes_settings):
-        add_input(QgsProcessingParameterNumber(name, description,
-                                               QgsProcessingParameterNumber.Integer,
-                                               defaultValue=default, minValue=minimum),
-                  120.0, y + 280 + 70 * i)
+    def add_input(definition, y: float) -> None:
+        parameter = QgsProcessingModelParameter(definition.name())
+        parameter.setPosition(QPointF(120.0, y))
+        model.addModelParameter(definition, parameter)
+        order.append(definition.name())
+
+    # Inputs. Stacks are optional in the definition only so the Run dialog does not pre-fill
+    # them with the project's first raster; the steps that need them say which is missing.
+    y = 60.0
+    for name, description, units in RASTER_INPUTS:
+        definition = QgsProcessingParameterRasterLayer(name, description, optional=True)
+        definition.setMetadata({"soilp_required": True, "soilp_help": (
+            f"Required: the {description[0].lower()}{description[1:]} time stack ({units}). "
+            "Stacks used together must share CRS, grid and dates. (Optional in the "
+            "definition only so the Run dialog starts empty instead of taking the project's "
+            "first raster.)")})
+        add_input(definition, y)
+        y += 70.0
+    copula = algorithm("copuladependence")
+    for name in ("ECOREGIONS", "FIELD"):
+        definition = copula.parameterDefinition(name).clone()
+        if name == "ECOREGIONS":
+            definition.setFlags(definition.flags() & ~compat.FLAG_OPTIONAL)
+        add_input(definition, y)
+        y += 70.0
+    add_input(copula.parameterDefinition("FAMILY_SET").clone(), y)
+    y += 70.0
+    bayes = algorithm("bayesiandrivers")
+    for model_name, name, description in BAYES_INPUTS:
+        definition = bayes.parameterDefinition(name).clone()
+        definition.setName(model_name)
+        definition.setDescription(description)
+        definition.setFlags(definition.flags() | compat.FLAG_ADVANCED)
+        add_input(definition, y)
+        y += 70.0
+    output_folder = QgsProcessingParameterFile("OUTPUT_FOLDER", "Output folder",
+                                               behavior=compat.FILE_BEHAVIOR_FOLDER)
+    output_folder.setMetadata({"soilp_help": (
+        "Where everything is written: copula/, lag/, ridge/, bayes/, inputs/ and report.html "
+        "(docs/OUTPUTS.md).")})
+    add_input(output_folder, y)
+    model.setParameterOrder(order)
 
     children: list[str] = []
 
-    def add_child(child_id: str, algorithm: str, description: str, x: float, y: float,
+    def add_child(child_id: str, name: str, description: str, x: float, y: float,
                   sources: dict, outputs: dict[str, str]) -> None:
-        child = QgsProcessingModelChildAlgorithm(algorithm)
+        """A step of soilp:<name>: ``sources`` by parameter (a Source, or an engine enum
+        value / plain value for a static one), the rest at the algorithm's defaults;
+        ``outputs`` by destination parameter → path inside the output folder."""
+        child_algorithm = algorithm(name)
+        child = QgsProcessingModelChildAlgorithm(f"soilp:{name}")
         child.setChildId(child_id)
         child.setDescription(description)
         child.setPosition(QPointF(x, y))
-        for name, source in sources.items():
-            child.addParameterSources(name, [source])
-        for name, file_name in outputs.items():
-            child.addParameterSources(name, [Source.fromExpression(
-                f"@OUTPUT_FOLDER || '/{file_name}'")])
+        for definition in child_algorithm.parameterDefinitions():
+            parameter = definition.name()
+            if isinstance(definition, QgsProcessingDestinationParameter):
+                if parameter in outputs:
+                    child.addParameterSources(parameter, [Source.fromExpression(
+                        f"@OUTPUT_FOLDER || '/{outputs.pop(parameter)}'")])
+                elif not definition.flags() & compat.FLAG_OPTIONAL:
+                    raise SystemExit(f"{child_id}: required output {parameter} has no place "
+                                     f"in {LAYOUT_PATH.name}")
+                continue
+            value = sources.pop(parameter, definition.defaultValue())
+            if not isinstance(value, Source):
+                if isinstance(definition, QgsProcessingParameterEnum) and isinstance(value, str):
+                    value = enum_value(definition, value)
+                value = Source.fromStaticValue(value)
+            child.addParameterSources(parameter, [value])
+        if sources or outputs:
+            raise SystemExit(f"{child_id}: soilp:{name} has no parameter "
+                             f"{', '.join([*sources, *outputs])}")
         model.addChildAlgorithm(child)
         children.append(child_id)
 
     def param(name: str):
         return Source.fromModelParameter(name)
 
-    def static(value):
-        return Source.fromStaticValue(value)
-
     def output_of(child_id: str, name: str = "OUTPUT"):
         return Source.fromChildOutput(child_id, name)
 
+    def outputs_of(group: str, **dimensions: str) -> dict[str, str]:
+        files = layout["groups"][group]["files"]
+        return {spec["output"]: layout_path(layout, group, file, **dimensions)
+                for file, spec in files.items() if "output" in spec}
+
+    def combinations(group: str):
+        axes = layout["groups"][group]["for_each"]
+        for values in itertools.product(*(layout["dimensions"][axis] for axis in axes)):
+            yield dict(zip(axes, values))
+
     ecoregions = {"ECOREGIONS": param("ECOREGIONS"), "FIELD": param("FIELD")}
 
-    # 1. precipitation volume and frequency, and the annual stacks of the other variables
-    row = 0
-    for scale in ("monthly", "seasonal", "annual"):
-        for quantity, statistic in (("volume", "sum"), ("frequency", "wet_day_count")):
-            add_child(f"precipitation_{quantity}_{scale}", "soilp:aggregatetime",
-                      f"Precipitation {quantity} ({scale})", 450.0, 60.0 + 70 * row,
-                      {"INPUT": param("PRECIPITATION"), "SCALE": static(SCALE_INDEX[scale]),
-                       "STATISTIC": static(STATISTIC_INDEX[statistic])},
-                      {"OUTPUT": f"inputs/precipitation_{quantity}_{scale}.tif"})
-            row += 1
-    annual = [(f"soil_moisture_{layer}", name, "mean") for layer, (name, _) in LAYERS.items()]
-    annual += [("evapotranspiration", "EVAPOTRANSPIRATION", "sum"),
-               ("air_temperature", "AIR_TEMPERATURE", "mean"),
-               ("lst", "LAND_SURFACE_TEMPERATURE", "mean"), ("gpp", "GPP", "mean")]
-    for stem, source, statistic in annual:
-        add_child(f"{stem}_annual", "soilp:aggregatetime", f"{stem.replace('_', ' ')} (annual)",
+    # 1. the prepared stacks: precipitation volume and frequency, annual means and sums
+    prepared: dict[tuple[str, str], str] = {}   # (input, scale[+statistic]) → child id
+    for row, (file, spec) in enumerate(layout["groups"]["inputs"]["files"].items()):
+        child_id = Path(file).stem
+        prepared[(spec["input"], spec["scale"], spec["statistic"])] = child_id
+        add_child(child_id, "aggregatetime", spec["what"][0].upper() + spec["what"][1:],
                   450.0, 60.0 + 70 * row,
-                  {"INPUT": param(source), "SCALE": static(SCALE_INDEX["annual"]),
-                   "STATISTIC": static(STATISTIC_INDEX[statistic])},
-                  {"OUTPUT": f"inputs/{stem}_annual.tif"})
-        row += 1
+                  {"INPUT": param(spec["input"]), "SCALE": spec["scale"],
+                   "STATISTIC": spec["statistic"]},
+                  {spec["output"]: layout_path(layout, "inputs", file)})
 
-    # 2. copula dependence per layer and scale; 3. lags (monthly)
-    copula_outputs = {"OUTPUT_TAU": "tau", "OUTPUT_LOWER_TAIL": "lower_tail",
-                      "OUTPUT_UPPER_TAIL": "upper_tail", "OUTPUT_FAMILY": "family",
-                      "OUTPUT_PARAMETERS": "parameters", "OUTPUT_STATUS": "status"}
-    row = 0
-    for layer, (name, depth) in LAYERS.items():
-        for scale in ("monthly", "annual"):
-            soil = param(name) if scale == "monthly" else output_of(f"soil_moisture_{layer}_annual")
-            outputs = {key: f"copula_{layer}_{scale}_{stem}.tif"
-                       for key, stem in copula_outputs.items()}
-            outputs["OUTPUT_TABLE"] = f"copula_{layer}_{scale}_table.csv"
-            add_child(f"copula_{layer}_{scale}", "soilp:copuladependence",
-                      f"Copula dependence, {depth}, {scale}", 800.0, 60.0 + 70 * row,
-                      {"PRECIPITATION": output_of(f"precipitation_volume_{scale}"),
-                       "SOIL_MOISTURE": soil, "FAMILY_SET": param("FAMILY_SET"), **ecoregions},
-                      outputs)
-            row += 1
-        add_child(f"lag_{layer}", "soilp:laggeddependence", f"Lagged dependence, {depth}",
+    def stack(name: str, scale: str, statistic: str = "mean"):
+        """A model input at its monthly scale, or the prepared stack of another scale."""
+        if name == "PRECIPITATION_VOLUME":
+            return output_of(prepared[("PRECIPITATION", scale, "sum")])
+        if name == "PRECIPITATION_FREQUENCY":
+            return output_of(prepared[("PRECIPITATION", scale, "wet_day_count")])
+        if scale == "monthly":
+            return param(name)
+        return output_of(prepared[(name, scale, statistic)])
+
+    # 2. copula dependence per layer and scale
+    for row, where in enumerate(combinations("copula")):
+        layer, scale = where["layer"], where["scale"]
+        add_child(f"copula_{layer}_{scale}", "copuladependence",
+                  f"Copula dependence, {layout['dimensions']['layer'][layer]}, {scale}",
                   800.0, 60.0 + 70 * row,
-                  {"PRECIPITATION": output_of("precipitation_volume_monthly"),
-                   "SOIL_MOISTURE": param(name), "MAX_LAG": static(12)},
-                  {"OUTPUT_TAU_BY_LAG": f"lag_{layer}_tau_by_lag.tif",
-                   "OUTPUT_OPTIMAL_LAG": f"lag_{layer}_optimal_lag.tif",
-                   "OUTPUT_TAU_AT_OPTIMAL_LAG": f"lag_{layer}_tau_at_optimal_lag.tif"})
-        row += 1
+                  {"PRECIPITATION": stack("PRECIPITATION_VOLUME", scale),
+                   "SOIL_MOISTURE": stack(LAYER_INPUTS[layer], scale),
+                   "FAMILY_SET": param("FAMILY_SET"), **ecoregions},
+                  outputs_of("copula", **where))
+
+    # 3. lagged dependence per layer (monthly, lags 0–12 as the paper)
+    for row, where in enumerate(combinations("lag")):
+        layer = where["layer"]
+        add_child(f"lag_{layer}", "laggeddependence",
+                  f"Lagged dependence, {layout['dimensions']['layer'][layer]}",
+                  800.0, 560.0 + 70 * row,
+                  {"PRECIPITATION": stack("PRECIPITATION_VOLUME", "monthly"),
+                   "SOIL_MOISTURE": param(LAYER_INPUTS[layer]), "MAX_LAG": 12},
+                  outputs_of("lag", **where))
 
     # 4. ridge control per layer: monthly, each season (of the monthly stacks), annual
-    ridge_outputs = {"OUTPUT_COEFFICIENTS": "coefficients.tif", "OUTPUT_WEIGHTS": "weights.tif",
-                     "OUTPUT_RGB": "rgb.tif", "OUTPUT_DOMINANT": "dominant.tif",
-                     "OUTPUT_STATUS": "status.tif", "OUTPUT_TABLE": "table.csv",
-                     "OUTPUT_LEGEND": "legend.png"}
-    row = 0
-    for layer, (name, depth) in LAYERS.items():
-        for period in ["monthly", *SEASONS, "annual"]:
-            if period == "annual":
-                sources = {"SOIL_MOISTURE": output_of(f"soil_moisture_{layer}_annual"),
-                           "PRECIP_VOLUME": output_of("precipitation_volume_annual"),
-                           "PRECIP_FREQUENCY": output_of("precipitation_frequency_annual"),
-                           "EVAPOTRANSPIRATION": output_of("evapotranspiration_annual"),
-                           "AIR_TEMPERATURE": output_of("air_temperature_annual")}
-            else:
-                sources = {"SOIL_MOISTURE": param(name),
-                           "PRECIP_VOLUME": output_of("precipitation_volume_monthly"),
-                           "PRECIP_FREQUENCY": output_of("precipitation_frequency_monthly"),
-                           "EVAPOTRANSPIRATION": param("EVAPOTRANSPIRATION"),
-                           "AIR_TEMPERATURE": param("AIR_TEMPERATURE")}
-            sources["SEASON"] = static(SEASON_INDEX.get(period, 0))
-            add_child(f"ridge_{layer}_{period}", "soilp:ridgecontrol",
-                      f"Ridge control, {depth}, {period}", 1150.0, 60.0 + 70 * row,
-                      {**sources, **ecoregions},
-                      {key: f"ridge_{layer}_{period}_{stem}" for key, stem in ridge_outputs.items()})
-            row += 1
+    for row, where in enumerate(combinations("ridge")):
+        layer, period = where["layer"], where["period"]
+        scale = "annual" if period == "annual" else "monthly"
+        add_child(f"ridge_{layer}_{period}", "ridgecontrol",
+                  f"Ridge control, {layout['dimensions']['layer'][layer]}, {period}",
+                  1150.0, 60.0 + 70 * row,
+                  {"SOIL_MOISTURE": stack(LAYER_INPUTS[layer], scale),
+                   "PRECIP_VOLUME": stack("PRECIPITATION_VOLUME", scale),
+                   "PRECIP_FREQUENCY": stack("PRECIPITATION_FREQUENCY", scale),
+                   "EVAPOTRANSPIRATION": stack("EVAPOTRANSPIRATION", scale, "sum"),
+                   "AIR_TEMPERATURE": stack("AIR_TEMPERATURE", scale),
+                   "SEASON": "all" if period in ("monthly", "annual") else period,
+                   **ecoregions},
+                  outputs_of("ridge", **where))
 
     # 5. Bayesian drivers (surface layer), monthly and annual
-    for i, scale in enumerate(("monthly", "annual")):
-        if scale == "monthly":
-            sources = {"PRECIPITATION": output_of("precipitation_volume_monthly"),
-                       "SOIL_MOISTURE": param("SOIL_MOISTURE_LAYER1"),
-                       "AIR_TEMPERATURE": param("AIR_TEMPERATURE"), "GPP": param("GPP"),
-                       "LST": param("LAND_SURFACE_TEMPERATURE")}
-        else:
-            sources = {"PRECIPITATION": output_of("precipitation_volume_annual"),
-                       "SOIL_MOISTURE": output_of("soil_moisture_layer1_annual"),
-                       "AIR_TEMPERATURE": output_of("air_temperature_annual"),
-                       "GPP": output_of("gpp_annual"), "LST": output_of("lst_annual")}
-        sources.update({"DATA": param("BAYES_DATA"), "CHAINS": param("BAYES_CHAINS"), "TUNE": param("BAYES_TUNE"),
-                        "DRAWS": param("BAYES_DRAWS"), "MAX_CELLS": param("BAYES_MAX_CELLS")})
-        add_child(f"bayes_{scale}", "soilp:bayesiandrivers",
-                  f"Bayesian drivers ({scale})", 1500.0, 60.0 + 70 * i,
-                  {**sources, **ecoregions},
-                  {"OUTPUT_TABLE": f"bayes_{scale}_table.csv",
-                   "OUTPUT_LAYER": f"bayes_{scale}_ecoregions.gpkg",
-                   "OUTPUT_FIGURE": f"bayes_{scale}_figure.png",
-                   "OUTPUT_REPORT": f"bayes_{scale}_report.html"})
+    for row, where in enumerate(combinations("bayes")):
+        scale = where["scale"]
+        add_child(f"bayes_{scale}", "bayesiandrivers", f"Bayesian drivers ({scale})",
+                  1500.0, 60.0 + 70 * row,
+                  {"PRECIPITATION": stack("PRECIPITATION_VOLUME", scale),
+                   "SOIL_MOISTURE": stack("SOIL_MOISTURE_LAYER1", scale),
+                   "AIR_TEMPERATURE": stack("AIR_TEMPERATURE", scale),
+                   "GPP": stack("GPP", scale),
+                   "LST": stack("LAND_SURFACE_TEMPERATURE", scale),
+                   **{name: param(model_name) for model_name, name, _ in BAYES_INPUTS},
+                   **ecoregions},
+                  outputs_of("bayes", **where))
 
-    # 6. the report, once everything else has run
-    report = QgsProcessingModelChildAlgorithm("soilp:report")
-    report.setChildId("report")
-    report.setDescription("Dependence report")
-    report.setPosition(QPointF(1500.0, 300.0))
-    report.addParameterSources("INPUT_FOLDER", [param("OUTPUT_FOLDER")])
-    report.addParameterSources("ECOREGIONS", [param("ECOREGIONS")])
-    report.addParameterSources("FIELD", [param("FIELD")])
-    report.addParameterSources("OUTPUT_HTML", [Source.fromExpression(
-        "@OUTPUT_FOLDER || '/report.html'")])
-    report.setDependencies([QgsProcessingModelChildDependency(child) for child in children])
-    model.addChildAlgorithm(report)
+    # 6. the report at the top of the folder, once everything else has run
+    steps_before_report = list(children)
+    add_child("report", "report", "Dependence report", 1500.0, 300.0,
+              {"INPUT_FOLDER": param("OUTPUT_FOLDER"), **ecoregions},
+              outputs_of("report"))
+    report = model.childAlgorithm("report")
+    report.setDependencies([QgsProcessingModelChildDependency(child)
+                            for child in steps_before_report])
     return model
 
 
-def main() -> int:
+def start_qgis_with_plugin():
+    """A headless QgsApplication with Processing and this checkout loaded as plugin ``soilp``
+    (its provider registered and its algorithms resolvable). Returns the application; keep it."""
     from qgis.core import QgsApplication
 
     app = QgsApplication([], False)
@@ -244,25 +303,32 @@ def main() -> int:
     from processing.core.Processing import Processing
 
     Processing.initialize()
-    with tempfile.TemporaryDirectory() as plugins:  # this checkout as plugin "soilp"
-        (Path(plugins) / "soilp").symlink_to(ROOT, target_is_directory=True)
-        sys.path.insert(0, plugins)
-        import soilp
+    plugins = Path(tempfile.mkdtemp(prefix="soilp-plugins-"))   # this checkout as "soilp"
+    (plugins / "soilp").symlink_to(ROOT, target_is_directory=True)
+    sys.path.insert(0, str(plugins))
+    import soilp
 
-        plugin = soilp.classFactory(None)
-        plugin.initProcessing()
-        model = build()
-    missing = [child.childId() for child in model.childAlgorithms().values()
-               if child.algorithm() is None]
-    if missing:
-        print("unknown algorithms (is the plugin enabled?): " + ", ".join(missing),
-              file=sys.stderr)
+    plugin = soilp.classFactory(None)
+    plugin.initProcessing()
+    QgsApplication.processingRegistry().providerById("soilp").refreshAlgorithms()
+    app.soilp_plugin = plugin   # keep it alive with the application
+    return app
+
+
+def main() -> int:
+    os.environ.setdefault("QT_HASH_SEED", "0")   # the same attribute order in every build
+    app = start_qgis_with_plugin()  # noqa: F841 - QGIS must outlive the build
+    model = build()
+    ok, errors = model.validate()
+    if not ok:
+        print("the model does not validate:\n" + "\n".join(errors), file=sys.stderr)
+        return 1
     MODEL_PATH.parent.mkdir(parents=True, exist_ok=True)
     if not model.toFile(str(MODEL_PATH)):
         print(f"could not write {MODEL_PATH}", file=sys.stderr)
         return 1
     print(f"{MODEL_PATH}: {len(model.childAlgorithms())} steps, "
-          f"{len(model.parameterDefinitions())} inputs")
+          f"{len(model.parameterDefinitions())} inputs, valid")
     return 0
 
 

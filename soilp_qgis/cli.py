@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import SoilpError
+from .lifeline import arm_from_environment
 from .protocol import Reporter
 
 os.environ.setdefault("GDAL_PAM_ENABLED", "NO")  # before GDAL starts, inherited by the workers
@@ -173,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("params", nargs="*", help="step parameters as key=value")
     parser.add_argument("--params", dest="params_file", help="JSON file with the step parameters")
     args = parser.parse_args(argv)
+    arm_from_environment()
 
     if args.step == "describe":
         try:

@@ -1,18 +1,37 @@
-"""The names of the full analysis's output folder (docs/OUTPUTS.md), as the report looks them up."""
+"""The full analysis's output folder as the report looks it up, read from the one declaration of
+it, ``resources/output_layout.json`` (also read by the model builder and rendered as
+docs/OUTPUTS.md)."""
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from pathlib import Path
-from typing import Optional
+from typing import Any
+
+from ..tables import resources_dir
+
+LAYOUT_FILE = "output_layout.json"
+
+
+@cache
+def output_layout() -> dict[str, Any]:
+    """``resources/output_layout.json`` as a dict."""
+    with open(resources_dir() / LAYOUT_FILE, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _dimension(name: str) -> dict[str, str]:
+    return dict(output_layout()["dimensions"][name])
+
 
 #: soil layer name in the file names → what it is
-LAYERS = {"layer1": "Layer 1 (0–7 cm)", "layer2": "Layer 2 (7–28 cm)",
-          "layer3": "Layer 3 (28–100 cm)"}
+LAYERS = {key: f"Layer {key[-1]} ({depth})" for key, depth in _dimension("layer").items()}
 #: copula time scales
-SCALES = {"monthly": "monthly", "annual": "annual"}
+SCALES = {key: key for key in _dimension("scale")}
 #: ridge periods, in the order of the paper's figures 4 (monthly), 5 (seasons) and 6 (annual)
-PERIODS = ("monthly", "MAM", "JJA", "SON", "DJF", "annual")
-SEASONS = ("MAM", "JJA", "SON", "DJF")
+PERIODS = tuple(_dimension("period"))
+SEASONS = tuple(period for period in PERIODS if period not in ("monthly", "annual"))
 #: copula outputs drawn as maps: file suffix → (row label, symbol)
 DEPENDENCE_MEASURES = {"tau": ("Kendall's τ", "τ"),
                        "lower_tail": ("lower tail dependence λL", "λL"),
@@ -22,37 +41,46 @@ ECOREGION_RASTER_NAMES = ("ecoregions.tif", "inputs/ecoregions.tif", "ecoregions
                           "inputs/ecoregions_raster.tif")
 
 
+def relative_path(group: str, file: str, **dimensions: str) -> str:
+    """Where ``file`` (a key of the group's ``files``: ``tau.tif``, ``table.csv`` …) of one
+    ``group`` (``copula``, ``lag``, ``ridge``, ``bayes``, ``inputs``, ``report``) lives inside the
+    output folder, e.g. ``relative_path("copula", "tau.tif", layer="layer1", scale="monthly")``
+    → ``copula/layer1_monthly_tau.tif``."""
+    entry = output_layout()["groups"][group]
+    if file not in entry["files"]:
+        raise KeyError(f"{group} has no file {file!r} in {LAYOUT_FILE}")
+    name = entry["name"].format(file=file, **dimensions)
+    return f"{entry['folder']}/{name}" if entry["folder"] else name
+
+
 def copula_file(folder: Path, layer: str, scale: str, what: str) -> Path:
-    """``copula_{layer}_{scale}_{what}`` (``what``: ``tau.tif``, ``table.csv`` …)."""
-    return Path(folder) / f"copula_{layer}_{scale}_{what}"
+    """The copula output ``what`` (``tau.tif``, ``table.csv`` …) of a layer and scale."""
+    return Path(folder) / relative_path("copula", what, layer=layer, scale=scale)
 
 
 def lag_file(folder: Path, layer: str, what: str) -> Path:
-    """``lag_{layer}_{what}`` (``optimal_lag.tif``, ``tau_at_optimal_lag.tif`` …)."""
-    return Path(folder) / f"lag_{layer}_{what}"
+    """The lag output ``what`` (``optimal_lag.tif``, ``tau_at_optimal_lag.tif`` …) of a layer."""
+    return Path(folder) / relative_path("lag", what, layer=layer)
 
 
 def ridge_file(folder: Path, layer: str, period: str, what: str) -> Path:
-    """``ridge_{layer}_{period}_{what}`` (``rgb.tif``, ``rgb_legend.png``, ``table.csv`` …)."""
-    return Path(folder) / f"ridge_{layer}_{period}_{what}"
+    """The ridge output ``what`` (``rgb.tif``, ``legend.png``, ``table.csv`` …)."""
+    return Path(folder) / relative_path("ridge", what, layer=layer, period=period)
 
 
-def ridge_legend(folder: Path, layer: str, period: str) -> Optional[Path]:
-    """The composite's legend PNG: ``…_rgb_legend.png`` (the ridge step's default name beside the
-    composite) or ``…_legend.png``; None if neither is there."""
-    for what in ("rgb_legend.png", "legend.png"):
-        path = ridge_file(folder, layer, period, what)
-        if path.is_file():
-            return path
-    return None
+def ridge_legend(folder: Path, layer: str, period: str) -> Path | None:
+    """The composite's legend PNG (``<composite>_legend.png``, where the ridge step writes it by
+    default), or None when it is not there."""
+    path = ridge_file(folder, layer, period, "rgb_legend.png")
+    return path if path.is_file() else None
 
 
 def bayes_file(folder: Path, scale: str, what: str) -> Path:
-    """``bayes_{scale}_{what}`` (``table.csv``, ``figure.png`` …)."""
-    return Path(folder) / f"bayes_{scale}_{what}"
+    """The Bayesian output ``what`` (``table.csv``, ``figure.png`` …) of a scale."""
+    return Path(folder) / relative_path("bayes", what, scale=scale)
 
 
-def find_ecoregion_raster(folder: Path) -> Optional[Path]:
+def find_ecoregion_raster(folder: Path) -> Path | None:
     """An ecoregion raster in the output folder (or its ``inputs/``), if there is one."""
     for name in ECOREGION_RASTER_NAMES:
         path = Path(folder) / name

@@ -177,15 +177,19 @@ def write_step_provenance(path: str | os.PathLike, step: str, parameters: Mappin
 
 
 def read_step_provenances(folder: str | os.PathLike) -> list[dict[str, Any]]:
-    """The step-run records in ``<folder>/provenance/``, oldest first (unreadable ones left out)."""
+    """The step-run records in ``<folder>/provenance/`` and in its subfolders'
+    (``copula/provenance/`` … of the full analysis's layout), oldest first (unreadable ones left
+    out)."""
     records = []
-    for path in sorted((Path(folder) / STEP_FOLDER).glob("*.json")):
+    folder = Path(folder)
+    paths = [*folder.glob(f"{STEP_FOLDER}/*.json"), *folder.glob(f"*/{STEP_FOLDER}/*.json")]
+    for path in sorted(paths):
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
         if isinstance(document, dict) and "step" in document:
-            document["record"] = path.name
+            document["record"] = path.relative_to(folder).as_posix()
             records.append(document)
     return sorted(records, key=lambda d: (str(d.get("started", "")), d["record"]))
 

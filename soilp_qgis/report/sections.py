@@ -191,7 +191,7 @@ def dependence_maps(ctx: Context) -> h.Html:
     """Figures 2 and 3: τ, λL, λU per layer, monthly and annual, one common scale per row."""
     if not any(copula_file(ctx.folder, layer, scale, f"{measure}.tif").is_file()
                for scale in SCALES for layer in LAYERS for measure in DEPENDENCE_MEASURES):
-        return h.missing("No copula maps in this folder (copula_{layer}_{scale}_tau.tif, "
+        return h.missing("No copula maps in this folder (copula/{layer}_{scale}_tau.tif, "
                          "…_lower_tail.tif, …_upper_tail.tif).")
     parts = []
     rows = [MapRow(DEPENDENCE_MEASURES["tau"][0], "RdBu", -1.0, 1.0, "Kendall's τ"),
@@ -204,7 +204,7 @@ def dependence_maps(ctx: Context) -> h.Html:
         parts.append(h.tag("h3", f"{scale.capitalize()} scale"))
         if all(p is None for p in panels.values()):
             parts.append(h.missing(f"No {scale} copula maps in this folder "
-                                   f"(copula_{{layer}}_{scale}_tau.tif, …_lower_tail.tif, "
+                                   f"(copula/{{layer}}_{scale}_tau.tif, …_lower_tail.tif, "
                                    f"…_upper_tail.tif)."))
             continue
         outline = ctx.outline(list(panels.values()))
@@ -255,6 +255,8 @@ def negative_shares(folder: Path) -> dict[tuple[str, str], NegativeShare]:
         for layer in LAYERS:
             table_path = copula_file(folder, layer, scale, "table.csv")
             tau_path = copula_file(folder, layer, scale, "tau.tif")
+            table_name = table_path.relative_to(folder).as_posix()
+            tau_name = tau_path.relative_to(folder).as_posix()
             raster = None
             if tau_path.is_file():
                 raster = negative_share_of_raster(read_raster(tau_path)[0][0])
@@ -264,21 +266,21 @@ def negative_shares(folder: Path) -> dict[tuple[str, str], NegativeShare]:
                                                    count(row.get("valid_cells")))
                                 for row in rows if row.get("ecoregion")}
                 share, cells = by_ecoregion.get("all", (math.nan, 0))
-                entry = NegativeShare(layer, scale, share, cells, table_path.name,
+                entry = NegativeShare(layer, scale, share, cells, table_name,
                                       by_ecoregion=by_ecoregion)
                 if raster is not None:
                     agrees = raster[1] == cells and (
                         (not cells) or abs(raster[0] - share) < 5e-6)
                     entry.problem = not agrees
-                    entry.check = (f"agrees with {tau_path.name}" if agrees else
-                                   f"{tau_path.name} gives {share_text(*raster)} instead")
+                    entry.check = (f"agrees with {tau_name}" if agrees else
+                                   f"{tau_name} gives {share_text(*raster)} instead")
                 else:
-                    entry.check = f"{tau_path.name} missing: not cross-checked"
+                    entry.check = f"{tau_name} missing: not cross-checked"
                 shares[(layer, scale)] = entry
             elif raster is not None:
                 shares[(layer, scale)] = NegativeShare(
-                    layer, scale, raster[0], raster[1], tau_path.name,
-                    check=f"{table_path.name} missing: computed from the τ raster")
+                    layer, scale, raster[0], raster[1], tau_name,
+                    check=f"{table_name} missing: computed from the τ raster")
     return shares
 
 
@@ -293,7 +295,7 @@ def negative_dependence(ctx: Context) -> h.Html:
     ecoregion, with the paper's values beside them."""
     shares = negative_shares(ctx.folder)
     if not shares:
-        return h.missing("No copula results in this folder (copula_{layer}_{scale}_table.csv or "
+        return h.missing("No copula results in this folder (copula/{layer}_{scale}_table.csv or "
                          "…_tau.tif): no negative-dependence shares.")
     parts = []
     sentences = []
@@ -363,7 +365,7 @@ def optimal_lag(ctx: Context) -> h.Html:
     lags = {layer: read_map(lag_file(ctx.folder, layer, "optimal_lag.tif")) for layer in LAYERS}
     present = [layer for layer, raster in lags.items() if raster is not None]
     if not present:
-        return h.missing("No optimal-lag maps in this folder (lag_{layer}_optimal_lag.tif).")
+        return h.missing("No optimal-lag maps in this folder (lag/{layer}_optimal_lag.tif).")
     taus = {layer: read_map(lag_file(ctx.folder, layer, "tau_at_optimal_lag.tif"))
             for layer in present}
     max_lag = 0
@@ -445,7 +447,7 @@ def ternary_composites(ctx: Context) -> h.Html:
               if any(ridge_file(ctx.folder, layer, period, what).is_file()
                      for period in PERIODS for what in ("rgb.tif", "table.csv"))]
     if not layers:
-        return h.missing("No ridge-control results in this folder (ridge_{layer}_{period}_rgb.tif, "
+        return h.missing("No ridge-control results in this folder (ridge/{layer}_{period}_rgb.tif, "
                          "…_table.csv).")
     parts = [h.paragraph("Which of precipitation frequency, precipitation volume and "
                          "evapotranspiration controls soil moisture: each cell's colour mixes "
@@ -460,7 +462,7 @@ def ternary_composites(ctx: Context) -> h.Html:
             present = [period for period, raster in composites if raster is not None]
             if not present:
                 parts.append(h.missing(f"No {group} composite for {LAYERS[layer]} "
-                                       f"(ridge_{layer}_{'/'.join(periods)}_rgb.tif)."))
+                                       f"(ridge/{layer}_{'/'.join(periods)}_rgb.tif)."))
                 continue
             model = composite_colour_model(ridge_file(ctx.folder, layer, present[0], "rgb.tif"))
             outline = ctx.outline([raster for _, raster in composites])
@@ -474,8 +476,8 @@ def ternary_composites(ctx: Context) -> h.Html:
                 if legend is not None:
                     legends.append(h.figure(ctx.link(legend), f"Legend and class shares, {period}"))
                 else:
-                    legends.append(h.missing(f"No legend PNG for {period} (ridge_{layer}_"
-                                             f"{period}_legend.png)."))
+                    legends.append(h.missing(f"No legend PNG for {period} (ridge/{layer}_"
+                                             f"{period}_rgb_legend.png)."))
             caption = f"Ternary composite, {label}, {model} colours." + _outline_note(outline)
             parts.append(h.tag("div", h.join([h.figure(path.name, caption),
                                               h.tag("div", h.join(legends), class_="legends wide"
@@ -484,7 +486,7 @@ def ternary_composites(ctx: Context) -> h.Html:
         shares = ridge_shares(ctx.folder, layer)
         if not shares:
             parts.append(h.missing(f"No class-share tables for {LAYERS[layer]} "
-                                   f"(ridge_{layer}_{{period}}_table.csv)."))
+                                   f"(ridge/{layer}_{{period}}_table.csv)."))
             continue
         overall = {period: next((row for row in rows if row.get("ecoregion") == "all"), None)
                    for period, rows in shares.items()}
@@ -610,7 +612,7 @@ def bayesian_drivers(ctx: Context) -> h.Html:
         parts.append(h.tag("h3", f"{scale.capitalize()} scale"))
         if not figure_png.is_file() and not table_csv.is_file():
             parts.append(h.missing(f"No {scale} Bayesian driver results in this folder "
-                                   f"(bayes_{scale}_figure.png, bayes_{scale}_table.csv)."))
+                                   f"(bayes/{scale}_figure.png, bayes/{scale}_table.csv)."))
             continue
         found = True
         if figure_png.is_file():
@@ -620,9 +622,9 @@ def bayesian_drivers(ctx: Context) -> h.Html:
                                   "negative dependence; circles: k-means clusters; red: the "
                                   "least-squares line."))
         else:
-            parts.append(h.missing(f"No quadrant figure (bayes_{scale}_figure.png)."))
+            parts.append(h.missing(f"No quadrant figure (bayes/{scale}_figure.png)."))
         if not table_csv.is_file():
-            parts.append(h.missing(f"No diagnostics table (bayes_{scale}_table.csv)."))
+            parts.append(h.missing(f"No diagnostics table (bayes/{scale}_table.csv)."))
             continue
         rows = read_csv(table_csv)
         headers, summary = convergence_rows(rows)
@@ -645,8 +647,8 @@ def bayesian_drivers(ctx: Context) -> h.Html:
                                              h.tag("a", report_html.name,
                                                    href=ctx.link(report_html))])))
     if not found:
-        return h.missing("No Bayesian driver results in this folder (bayes_{scale}_figure.png, "
-                         "bayes_{scale}_table.csv).")
+        return h.missing("No Bayesian driver results in this folder (bayes/{scale}_figure.png, "
+                         "bayes/{scale}_table.csv).")
     return h.join(parts)
 
 

@@ -150,7 +150,7 @@ def analysis(tmp_path_factory):
         for scale in SCALES:
             soil = (str(world / name) if scale == "monthly"
                     else str(inputs / f"soil_moisture_{layer}_annual.tif"))
-            prefix = out / f"copula_{layer}_{scale}"
+            prefix = out / "copula" / f"{layer}_{scale}"
             copula_dependence({
                 "precipitation": str(inputs / f"precipitation_volume_{scale}.tif"),
                 "soil_moisture": soil, "family_set": "one_parameter", "min_observations": 5,
@@ -162,11 +162,12 @@ def analysis(tmp_path_factory):
         lagged_dependence({
             "precipitation": str(inputs / "precipitation_volume_monthly.tif"),
             "soil_moisture": str(world / LAYER_FILES[layer]), "max_lag": 6, "processes": 1,
-            "output_tau_by_lag": str(out / f"lag_{layer}_tau_by_lag.tif"),
-            "output_optimal_lag": str(out / f"lag_{layer}_optimal_lag.tif"),
-            "output_tau_at_optimal_lag": str(out / f"lag_{layer}_tau_at_optimal_lag.tif")}, quiet)
+            "output_tau_by_lag": str(out / "lag" / f"{layer}_tau_by_lag.tif"),
+            "output_optimal_lag": str(out / "lag" / f"{layer}_optimal_lag.tif"),
+            "output_tau_at_optimal_lag": str(out / "lag" / f"{layer}_tau_at_optimal_lag.tif")},
+            quiet)
     for period in ("monthly", "JJA", "DJF"):
-        prefix = out / f"ridge_layer1_{period}"
+        prefix = out / "ridge" / f"layer1_{period}"
         ridge_control({
             "soil_moisture": str(world / LAYER_FILES["layer1"]),
             "precip_frequency": str(inputs / "precipitation_frequency_monthly.tif"),
@@ -175,7 +176,7 @@ def analysis(tmp_path_factory):
             "air_temperature": str(world / "air_temperature.tif"),
             "season": "all" if period == "monthly" else period, "alpha": 1.0, "processes": 1,
             "ecoregions_raster": ecoregions, "output_rgb": f"{prefix}_rgb.tif",
-            "output_legend": f"{prefix}_legend.png", "output_dominant": f"{prefix}_dominant.tif",
+            "output_dominant": f"{prefix}_dominant.tif",
             "output_table": f"{prefix}_table.csv"}, quiet)
     provenance_inputs = {"precipitation": daily,
                          "soil_moisture_layer1": str(world / LAYER_FILES["layer1"]),
@@ -194,7 +195,7 @@ def test_negative_shares_equal_the_share_of_negative_tau_in_the_rasters(analysis
     negatives = 0
     for layer in LAYER_FILES:
         for scale in SCALES:
-            tau = read_band(out / f"copula_{layer}_{scale}_tau.tif")
+            tau = read_band(out / "copula" / f"{layer}_{scale}_tau.tif")
             finite = np.isfinite(tau)
             share = float((tau[finite] < 0).mean())
             negatives += int((tau[finite] < 0).sum())
@@ -215,7 +216,7 @@ def test_negative_shares_per_ecoregion_equal_the_rasters(analysis):
     for column, title in enumerate(header[1:]):
         layer = "layer" + re.search(r"Layer (\d)", title).group(1)
         scale = title.rsplit(", ", 1)[1]
-        tau = read_band(out / f"copula_{layer}_{scale}_tau.tif")
+        tau = read_band(out / "copula" / f"{layer}_{scale}_tau.tif")
         for code in np.unique(codes[np.isfinite(codes) & (codes > 0)]):
             in_region = np.isfinite(tau) & (codes == code)
             if not in_region.any():
@@ -232,8 +233,8 @@ def test_every_referenced_figure_exists_decodes_and_is_not_blank(analysis):
                 "report_negative_share.png", "report_optimal_lag.png",
                 "report_optimal_lag_histogram.png", "report_ridge_layer1_monthly.png",
                 "report_ridge_layer1_seasons.png", "report_ridge_layer1_shares.png",
-                "ridge_layer1_monthly_legend.png", "ridge_layer1_JJA_legend.png",
-                "ridge_layer1_DJF_legend.png"}
+                "ridge/layer1_monthly_rgb_legend.png", "ridge/layer1_JJA_rgb_legend.png",
+                "ridge/layer1_DJF_rgb_legend.png"}
     assert expected <= set(page.images)
     for source in page.images:
         path = html.parent / source
@@ -284,7 +285,7 @@ def test_outline_is_the_boundary_of_the_cells():
 def test_class_shares_equal_the_dominant_rasters(analysis):
     page, out = analysis["page"], analysis["out"]
     for period in ("monthly", "JJA", "DJF"):
-        dominant = read_band(out / f"ridge_layer1_{period}_dominant.tif")
+        dominant = read_band(out / "ridge" / f"layer1_{period}_dominant.tif")
         valid = np.isfinite(dominant)
         for name, code in CLASS_CODES.items():
             assert_share_text(page.by_id[f"ridge-layer1-{period}-{name}"],
@@ -295,7 +296,7 @@ def test_lag_summary_equals_the_optimal_lag_raster(analysis):
     page, out = analysis["page"], analysis["out"]
     rows = {row[0]: row for row in page.tables["optimal-lag-summary"][1:]}
     for layer, label in (("layer1", "Layer 1 (0–7 cm)"), ("layer2", "Layer 2 (7–28 cm)")):
-        lag = read_band(out / f"lag_{layer}_optimal_lag.tif")
+        lag = read_band(out / "lag" / f"{layer}_optimal_lag.tif")
         lag = lag[np.isfinite(lag)].astype(int)
         counts = np.bincount(lag)
         mode = int(counts.argmax())
@@ -330,20 +331,21 @@ def test_a_subset_and_a_broken_file(analysis, tmp_path):
     """Only layer 2's monthly τ (no table): its share comes from the raster; a broken λL file
     fails its section in one line while the rest of the page is made."""
     out = analysis["out"]
-    shutil.copy(out / "copula_layer2_monthly_tau.tif", tmp_path)
-    (tmp_path / "copula_layer2_monthly_lower_tail.tif").write_bytes(b"not a GeoTIFF")
+    (tmp_path / "copula").mkdir()
+    shutil.copy(out / "copula" / "layer2_monthly_tau.tif", tmp_path / "copula")
+    (tmp_path / "copula" / "layer2_monthly_lower_tail.tif").write_bytes(b"not a GeoTIFF")
     result = make_report(tmp_path, tmp_path / "sub" / "page.html")
     page = parse(result.html)
     assert result.sections["dependence-maps"] == "failed"
     assert result.sections["negative-dependence"] == "made"
-    tau = read_band(out / "copula_layer2_monthly_tau.tif")
+    tau = read_band(out / "copula" / "layer2_monthly_tau.tif")
     finite = np.isfinite(tau)
     assert_share_text(page.by_id["negative-share-layer2-monthly"],
                       float((tau[finite] < 0).mean()), int(finite.sum()))
-    assert any("copula_layer2_monthly_table.csv missing: computed from the τ raster" in text
+    assert any("copula/layer2_monthly_table.csv missing: computed from the τ raster" in text
                for _, text in page.paragraphs)
     warnings = [text for cls, text in page.paragraphs if cls == "warning"]
-    assert len(warnings) == 1 and "copula_layer2_monthly_lower_tail.tif" in warnings[0]
+    assert len(warnings) == 1 and "layer2_monthly_lower_tail.tif" in warnings[0]
     for source in page.images:  # the page lives in sub/: figures beside it
         assert (result.html.parent / source).is_file()
 
@@ -361,15 +363,16 @@ def test_bayesian_section_summarises_convergence(tmp_path):
         for term, rhat, eb, et in zip(("Ta", "GPP", "Ta:GPP"), rhats, bulk, tail):
             rows.append(f'"{region}",{term},SM,0.1,0.05,0.0,0.2,{rhat},{eb},{et},{divergences},0,'
                         f"{converged}")
-    (tmp_path / "bayes_monthly_table.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "bayes").mkdir()
+    (tmp_path / "bayes" / "monthly_table.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     figure = np.zeros((60, 80, 3))
     figure[:, :40, 0] = 1.0
     figure[:, 40:, 2] = 1.0
-    matplotlib.image.imsave(tmp_path / "bayes_monthly_figure.png", figure)
+    matplotlib.image.imsave(tmp_path / "bayes" / "monthly_figure.png", figure)
     result = make_report(tmp_path, tmp_path / "report.html")
     page = parse(result.html)
     assert result.sections["bayesian-drivers"] == "made"
-    assert "bayes_monthly_figure.png" in page.images
+    assert "bayes/monthly_figure.png" in page.images
     table = page.tables["bayes-monthly-convergence"]
     assert table[0] == ["ecoregion", "max R-hat", "min bulk ESS", "min tail ESS", "divergences",
                         "tree-depth hits", "converged"]

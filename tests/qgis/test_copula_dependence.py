@@ -83,3 +83,25 @@ def test_family_and_status_open_named(soilp_provider, planted):
     status = QgsRasterLayer(str(folder / "output_status.tif"), "status")
     status.loadDefaultStyle()
     assert {c.value: c.label for c in status.renderer().classes()}[3].startswith("Constant")
+
+
+def test_the_primary_output_alone(soilp_provider, planted, tmp_path):
+    """Only OUTPUT_TAU asked for: τ is written (the same as with every output), the secondary
+    outputs are not, and the results say so."""
+    import processing
+
+    precipitation, soil_moisture, _, folder = planted
+    result = processing.run("soilp:copuladependence", {
+        "PRECIPITATION": str(precipitation), "SOIL_MOISTURE": str(soil_moisture),
+        "PROCESSES": 1, "OUTPUT_TAU": str(tmp_path / "tau.tif")})
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["tau.qml", "tau.tif"]
+    assert [p.name for p in (tmp_path / "provenance").iterdir()] == ["tau.tif.json"]
+    full = processing.run("soilp:copuladependence", {
+        "PRECIPITATION": str(precipitation), "SOIL_MOISTURE": str(soil_moisture),
+        "PROCESSES": 1, "OUTPUT_TAU": str(folder / "full_tau.tif"),
+        "OUTPUT_STATUS": str(folder / "full_status.tif"),
+        "OUTPUT_TABLE": str(folder / "full_table.csv")})
+    np.testing.assert_array_equal(read_with_gdal(result["OUTPUT_TAU"]),
+                                  read_with_gdal(full["OUTPUT_TAU"]))
+    for name in ("OUTPUT_LOWER_TAIL", "OUTPUT_FAMILY", "OUTPUT_STATUS", "OUTPUT_TABLE"):
+        assert not result.get(name), name

@@ -30,7 +30,8 @@ def test_progress_info_and_layers_are_relayed(plugin_parent, tmp_path):
     callbacks = engine.EngineCallbacks(progress=lambda p: seen.append(("p", p)),
                                        info=lambda t: seen.append(("i", t)),
                                        console=lambda t: seen.append(("c", t)))
-    run = engine.run_step(python, "any", {"a": 1}, str(tmp_path / "p.json"), callbacks)
+    run = engine.run_step(python, "any", {"a": 1}, str(tmp_path / "p.json"), callbacks,
+                          heartbeat_seconds=None)
     assert seen == [("p", 12.5), ("c", "a library line"), ("i", "reading")]
     assert run.layers == [{"path": "/x.tif", "name": "X"}]
     assert run.results == {"OUTPUT": "/x.tif"}

@@ -41,7 +41,7 @@ def output_folder(tmp_path_factory, engine_python):
     volume = str(out / "inputs" / "precipitation_volume_monthly.tif")
     engine_step(engine_python, "aggregate_time", input=str(world / "precipitation_daily.tif"),
                 scale="monthly", statistic="sum", output=volume, processes=1)
-    prefix = out / "copula_layer1_monthly"
+    prefix = out / "copula" / "layer1_monthly"   # the full analysis's layout
     engine_step(engine_python, "copula_dependence", precipitation=volume,
                 soil_moisture=str(world / "soil_moisture_0_7cm.tif"), family_set="one_parameter",
                 processes=1, ecoregions_raster=str(world / "ecoregions.tif"),
@@ -49,7 +49,7 @@ def output_folder(tmp_path_factory, engine_python):
                 output_upper_tail=f"{prefix}_upper_tail.tif", output_table=f"{prefix}_table.csv")
     engine_step(engine_python, "lagged_dependence", precipitation=volume,
                 soil_moisture=str(world / "soil_moisture_28_100cm.tif"), max_lag=6, processes=1,
-                output_optimal_lag=str(out / "lag_layer3_optimal_lag.tif"))
+                output_optimal_lag=str(out / "lag" / "layer3_optimal_lag.tif"))
     return world, out
 
 
@@ -67,7 +67,7 @@ def test_report_names_its_sections_and_states_the_rasters_numbers(soilp_provider
     for heading in SECTION_HEADINGS:
         assert f"<h2>{html.escape(heading)}</h2>" in page
 
-    tau = read_with_gdal(out / "copula_layer1_monthly_tau.tif")
+    tau = read_with_gdal(out / "copula" / "layer1_monthly_tau.tif")
     finite = np.isfinite(tau)
     span = re.search(r'id="negative-share-layer1-monthly"[^>]*>([^<]+)<', page).group(1)
     percent, cells = re.fullmatch(r"(\d+\.\d) % of ([\d,]+) cells", span).groups()

@@ -93,3 +93,19 @@ def test_ridgecontrol_finds_planted_drivers_and_writes_a_colour_composite(
     assert row.split(",")[:2] == ["all", "23"]
     np.testing.assert_allclose([float(v) for v in row.split(",")[2:]],
                                [6 / 23, 6 / 23, 6 / 23, 5 / 23], atol=1e-6)
+
+
+def test_the_composite_alone_comes_with_its_legend(soilp_provider, planted_driver_stacks,
+                                                    tmp_path):
+    """Only OUTPUT_RGB asked for: the composite and its legend beside it, nothing else."""
+    import processing
+
+    paths, _ = planted_driver_stacks
+    result = processing.run("soilp:ridgecontrol", {
+        **paths, "ALPHA": 1.0, "PROCESSES": 1, "OUTPUT_RGB": str(tmp_path / "ternary.tif")})
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
+        "ternary.qml", "ternary.tif", "ternary_legend.png"]   # (and the run's provenance/)
+    assert result["OUTPUT_LEGEND"] == str(tmp_path / "ternary_legend.png")
+    secondary = [name for name in ("OUTPUT_DOMINANT", "OUTPUT_WEIGHTS", "OUTPUT_TABLE")
+                 if result.get(name)]
+    assert secondary == []

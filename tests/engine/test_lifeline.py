@@ -1,0 +1,97 @@
+"""The engine and its workers end when the process that started them goes away (issue 14).
+
+A "sleepy" engine step (a pool of two spawned workers sleeping for minutes, one progress line) is
+run through the plugin's runner (``processing_algs/engine.py``, standard library only) in a
+parent process; the parent is then killed and the process table is watched for the engine and
+its workers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sleepy_engine import alive, engine_processes, survivors, write_sleepy_engine
+
+from soilp_qgis import lifeline
+
+ROOT = Path(__file__).resolve().parents[2]
+
+def start_parent(tmp_path: Path, python: str) -> tuple[subprocess.Popen, Path]:
+    """A process that runs a sleepy step through the plugin's runner."""
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    code = textwrap.dedent(f"""\
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from processing_algs import engine
+        engine.run_step({python!r}, "sleepy", {{}}, {str(tmp_path / "p.json")!r},
+                        engine.EngineCallbacks())
+        """)
+    parent = subprocess.Popen([sys.executable, "-c", code], env=dict(
+        os.environ, SLEEPY_PID_DIR=str(pid_dir)), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    return parent, pid_dir
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
+def test_engine_and_workers_end_when_the_parent_is_killed(tmp_path, signum):
+    python = write_sleepy_engine(tmp_path / "engine")
+    parent, pid_dir = start_parent(tmp_path, python)
+    try:
+        pids = engine_processes(pid_dir)
+        assert all(alive(pid) for pid in pids)
+        parent.send_signal(signum)
+        parent.wait(30)
+        assert survivors(pids, within=10.0) == []
+    finally:
+        parent.kill()
+        for pid in os.listdir(pid_dir):
+            try:
+                os.kill(int(pid.split("-")[1]), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_engine_started_by_hand_is_not_armed(monkeypatch):
+    monkeypatch.delenv(lifeline.ENV_FLAG, raising=False)
+    assert lifeline.arm_from_environment({}) is False
+
+
+def test_pipe_watcher_calls_back_when_the_writer_closes():
+    read_end, write_end = os.pipe()
+    ended = threading.Event()
+    try:
+        thread = lifeline.watch_pipe(read_end, ended.set)
+        time.sleep(0.2)
+        assert not ended.is_set()
+        os.close(write_end)
+        assert ended.wait(5.0)
+        thread.join(5.0)
+    finally:
+        os.close(read_end)
+
+
+def test_armed_engine_exits_cleanly_after_its_step():
+    """The watcher thread, still blocked on the open pipe when the step ends, must not stop the
+    interpreter from exiting normally (a thread blocked in the buffered sys.stdin did: SIGABRT)."""
+    engine = subprocess.Popen(
+        [sys.executable, "-m", "soilp_qgis", "check"], cwd=ROOT, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env=dict(os.environ, SOILP_LIFELINE="1", PYTHONPATH=str(ROOT)))
+    try:  # stdin stays open (as the plugin keeps it) until the engine has exited
+        code = engine.wait(120)
+        stderr = engine.stderr.read()
+    finally:
+        engine.stdin.close()
+        engine.stdout.close()
+        engine.stderr.close()
+    assert code == 0, stderr[-2000:]
+    assert "Fatal Python error" not in stderr
