@@ -423,6 +423,7 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
             progress=feedback.setProgress,
             info=feedback.pushInfo,
             warning=getattr(feedback, "pushWarning", feedback.pushInfo),
+            debug=feedback.pushDebugInfo,
             console=feedback.pushConsoleInfo,
             command=getattr(feedback, "pushCommandInfo", feedback.pushInfo),
             is_cancelled=feedback.isCanceled,

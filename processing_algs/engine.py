@@ -145,6 +145,7 @@ class EngineCallbacks:
     progress: Callable[[float], None] = lambda percent: None
     info: Callable[[str], None] = lambda text: None
     warning: Callable[[str], None] = lambda text: None
+    debug: Callable[[str], None] = lambda text: None
     console: Callable[[str], None] = lambda text: None
     command: Callable[[str], None] = lambda text: None
     is_cancelled: Callable[[], bool] = lambda: False
@@ -327,6 +328,8 @@ def run_step(python: str, step: str, params: dict[str, Any], params_file: str,
             callbacks.info(message["info"])
         elif "warning" in message:
             callbacks.warning(message["warning"])
+        elif "debug" in message:
+            callbacks.debug(message["debug"])
         elif "load" in message:
             run.layers.append(message["load"])
         elif "result" in message:

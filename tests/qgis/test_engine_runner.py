@@ -23,16 +23,19 @@ def test_progress_info_and_layers_are_relayed(plugin_parent, tmp_path):
         "echo '@soilp {\"progress\": 12.5}'",
         "echo 'a library line'",
         "echo '@soilp {\"info\": \"reading\"}'",
+        "echo '@soilp {\"debug\": \"GDAL: CPLE_AppDefined\"}'",
         "echo '@soilp {\"load\": {\"path\": \"/x.tif\", \"name\": \"X\"}}'",
         "echo '@soilp {\"result\": {\"OUTPUT\": \"/x.tif\"}}'",
     ]) + "\n")
     seen = []
     callbacks = engine.EngineCallbacks(progress=lambda p: seen.append(("p", p)),
                                        info=lambda t: seen.append(("i", t)),
+                                       debug=lambda t: seen.append(("d", t)),
                                        console=lambda t: seen.append(("c", t)))
     run = engine.run_step(python, "any", {"a": 1}, str(tmp_path / "p.json"), callbacks,
                           heartbeat_seconds=None)
-    assert seen == [("p", 12.5), ("c", "a library line"), ("i", "reading")]
+    assert seen == [("p", 12.5), ("c", "a library line"), ("i", "reading"),
+                    ("d", "GDAL: CPLE_AppDefined")]
     assert run.layers == [{"path": "/x.tif", "name": "X"}]
     assert run.results == {"OUTPUT": "/x.tif"}
     assert (tmp_path / "p.json").read_text().strip().startswith("{")
