@@ -93,7 +93,7 @@ def memory_run(cells: int = MEMORY_CELLS) -> None:
                    f"memory_child({tmp!r}, {cells})"]
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         engine = psutil.Process(proc.pid)
-        peak, started, fitting = 0, time.perf_counter(), None
+        peak, started = 0, time.perf_counter()
         while proc.poll() is None:
             try:
                 tree = [engine, *engine.children(recursive=True)]

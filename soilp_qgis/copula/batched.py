@@ -28,8 +28,14 @@ from scipy import special
 from ..kendall import kendall_tau_b
 from . import families as fam
 from .dependence import kendall_tau
-from .fit import (STATUS_FIT_FAILED, STATUS_FITTED, CopulaBlockResult, FitterSettings,
-                  finish_block, start_block)
+from .fit import (
+    STATUS_FIT_FAILED,
+    STATUS_FITTED,
+    CopulaBlockResult,
+    FitterSettings,
+    finish_block,
+    start_block,
+)
 from .margins import parametric_uniforms, pseudo_observations
 from .optimize import T_GRID, student_rho, t_constants, t_tables
 from .selection import TAWN1_SLOT, TAWN2_SLOT, cell_rows, fit_candidate, select_cells

@@ -17,7 +17,7 @@ A cell with a non-zero status is NaN in every float output and −1 in ``family`
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Optional, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from scipy import optimize, stats
@@ -303,7 +303,7 @@ def start_block(settings: FitterSettings, precipitation, soil_moisture):
 
 
 def finish_block(code: np.ndarray, par: np.ndarray, par2: np.ndarray, status: np.ndarray,
-                 pairs: np.ndarray, known_tau: Optional[np.ndarray] = None) -> CopulaBlockResult:
+                 pairs: np.ndarray, known_tau: np.ndarray | None = None) -> CopulaBlockResult:
     """τ and tail dependences of the chosen (code, par, par2); a cell whose outputs are not
     finite gets status 5; cells with a non-zero status are NaN / −1. ``known_tau``: τ already
     computed for some cells (NaN elsewhere)."""

@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .densities import (BB1, BB6, BB7, BB8, CLAYTON, FRANK, GUMBEL, JOE, TAWN_TYPE1, TAWN_TYPE2)
+from .densities import BB1, BB6, BB7, BB8, CLAYTON, FRANK, GUMBEL, JOE, TAWN_TYPE1, TAWN_TYPE2
 from .optimize import gaussian_fit, newton_fit, student_profile
 
 INDEPENDENCE, GAUSSIAN, STUDENT = 0, 1, 2

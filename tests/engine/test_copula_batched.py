@@ -21,8 +21,7 @@ from test_copula_fit import block_of, clayton, flip, gaussian, gumbel, student, 
 from soilp_qgis.copula import families as fam
 from soilp_qgis.copula.batched import BatchedFitter, fit_family
 from soilp_qgis.copula.dependence import kendall_tau
-from soilp_qgis.copula.fit import (CopulaBlockFitter, PyvinecopulibFitter, fit_tawn,
-                                   make_fitter)
+from soilp_qgis.copula.fit import CopulaBlockFitter, PyvinecopulibFitter, fit_tawn, make_fitter
 from soilp_qgis.copula.margins import calendar_months, deseasonalize, pseudo_observations
 from soilp_qgis.copula.tau_integrals import integral_kendall_tau
 from soilp_qgis.errors import InputError
