@@ -71,8 +71,8 @@ class CopulaDependenceAlgorithm(SoilpAlgorithm):
                 "AIC as the paper; BIC penalises two-parameter families more."),
             parameters.choice(
                 "FITTER", "Copula fitter", [
-                    ("batched", "Batched (compiled, whole blocks at once)"),
-                    ("reference", "Reference (pyvinecopulib, cell by cell)")],
+                    ("batched", "Batched (compiled)"),
+                    ("reference", "Reference (pyvinecopulib)")],
                 "Batched: every cell of a block fitted together by compiled maximum likelihood "
                 "with exact derivatives; it selects the same family as the reference (or one "
                 "within 0.5 AIC) in at least 97 % of cells and is many times faster. "
