@@ -22,6 +22,7 @@ main() {
     # The engine's compiled pymc graphs, kept in the root between runs ($HOME is a fresh tmpfs).
     export PYTENSOR_FLAGS=${PYTENSOR_FLAGS:-base_compiledir=/var/cache/soilp-engine/pytensor}
     work=$(mktemp -d)
+    export SOILP_TEST_ARTIFACTS=$work/artifacts  # the checkout is bound read-only
     mkdir -p "$HOME" "$work/profile" "$work/plugins"
     ln -s "$checkout" "$work/plugins/soilp"
 

@@ -4,7 +4,9 @@ user opens them: no Python error, a widget for every parameter, nothing wider th
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -14,10 +16,12 @@ from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtWidgets import QAbstractScrollArea, QApplication, QGroupBox, QWidget
 
-ARTIFACTS = ROOT / "tests" / "qgis" / "artifacts"
+#: where the screenshots go (a writable folder of the caller's choice where the checkout is not)
+ARTIFACTS = Path(os.environ.get("SOILP_TEST_ARTIFACTS") or ROOT / "tests" / "qgis" / "artifacts")
 #: the size the Processing dialog opens at the first time (qgsprocessingalgorithmdialogbase.ui)
 DEFAULT_SIZE = (688, 523)
-ALGORITHMS = ["checkengine", "installengine", "syntheticworld", "aggregatetime", "aligngrid",
+ALGORITHMS = ["checkengine", "installengine", "syntheticworld", "importstack", "aggregatetime",
+              "aligngrid",
               "rasterizeecoregions", "ecoregionseries", "copuladependence", "laggeddependence",
               "ridgecontrol", "bayesiandrivers", "report", "fullanalysis"]
 
