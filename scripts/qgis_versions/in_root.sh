@@ -81,8 +81,10 @@ print("ok: soilp:checkengine:", results["ENGINE_VERSION"], "|", results["PYTHON"
 
     echo "== $label: pytest tests/qgis"
     start=$SECONDS
+    # Install engine's test needs a package index, which the roots do not have (they take their
+    # wheels from the host); it tests pip and venv, not QGIS, and runs on the host's QGIS.
     PYTHONUNBUFFERED=1 "$TEST_PYTHON" -m pytest tests/qgis -q -p no:cacheprovider -o console_output_style=classic \
-        --basetemp="$work/pytest" "$@" 2>&1 | tee "$work/pytest.log"
+        --basetemp="$work/pytest" --ignore=tests/qgis/test_install_engine.py "$@" 2>&1 | tee "$work/pytest.log"
     pytest_status=${PIPESTATUS[0]}
     ((pytest_status == 0)) || status=1
     summary=$(grep -E '^=* ?[0-9]+ (passed|failed|error|skipped|deselected)|^=* ?no tests ran' \
