@@ -75,8 +75,9 @@ $(PROFILE)/.enabled: metadata.txt
 	@mkdir -p $(PROFILE)/plugins
 	@ln -sfn $(ROOT) $(PROFILE)/plugins/soilp
 	@qp="$(QGIS_PROCESS)"; qp=$${qp:-$$(command -v qgis_process.bin || command -v qgis_process)}; \
-		$(HEADLESS_ENV) $$qp plugins enable soilp >/dev/null 2>&1 || \
-		{ echo "could not enable the plugin with '$$qp'" >&2; exit 1; }
+		out=$$($(HEADLESS_ENV) $$qp plugins enable soilp 2>&1) || \
+		case "$$out" in *"already enabled"*) ;; \
+		*) echo "could not enable the plugin with '$$qp': $$(echo "$$out" | tail -n 1)" >&2; exit 1;; esac
 	@touch $@
 
 # --------------------------------------------------------------------------------------- test
