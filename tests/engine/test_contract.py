@@ -51,8 +51,9 @@ def test_unknown_keys_are_refused_in_one_line_listing_the_known_ones():
         LagParameters.from_params({**REQUIRED, "max_lags": 6, "Seasons": "JJA"})
     assert str(raised.value) == (
         "unknown parameters MAX_LAGS, SEASONS for step lagged_dependence; known: PRECIPITATION, "
-        "SOIL_MOISTURE, MAX_LAG, MIN_OBSERVATIONS, PROCESSES, OUTPUT_TAU_BY_LAG, "
-        "OUTPUT_OPTIMAL_LAG, OUTPUT_TAU_AT_OPTIMAL_LAG, OUTPUT_STATUS")
+        "SOIL_MOISTURE, MAX_LAG, MIN_OBSERVATIONS, PROCESSES, ALPHA, BOOTSTRAP_REPLICATES, "
+        "BLOCK_LENGTH, SEED, OUTPUT_TAU_BY_LAG, OUTPUT_OPTIMAL_LAG, OUTPUT_TAU_AT_OPTIMAL_LAG, "
+        "OUTPUT_STATUS, OUTPUT_SIGNIFICANCE, OUTPUT_LAG_STABILITY")
 
 
 def test_required_layers_and_keys_in_any_case():

@@ -410,9 +410,11 @@ def test_every_run_records_its_provenance_beside_its_outputs(inputs, tmp_path, m
     assert record["step"] == "lagged_dependence"
     assert record["parameters"] == {
         "PRECIPITATION": inputs["precipitation"], "SOIL_MOISTURE": inputs["soil_moisture"],
-        "MAX_LAG": 2, "MIN_OBSERVATIONS": 5, "PROCESSES": 1, "OUTPUT_TAU_BY_LAG": None,
+        "MAX_LAG": 2, "MIN_OBSERVATIONS": 5, "PROCESSES": 1, "ALPHA": 0.05,
+        "BOOTSTRAP_REPLICATES": 100, "BLOCK_LENGTH": 0, "SEED": 0, "OUTPUT_TAU_BY_LAG": None,
         "OUTPUT_OPTIMAL_LAG": str(out / "lag.tif"), "OUTPUT_TAU_AT_OPTIMAL_LAG": None,
-        "OUTPUT_STATUS": str(out / "status.tif")}
+        "OUTPUT_STATUS": str(out / "status.tif"), "OUTPUT_SIGNIFICANCE": None,
+        "OUTPUT_LAG_STABILITY": None}
     for name in ("PRECIPITATION", "SOIL_MOISTURE"):
         path = Path(inputs[name.lower()])
         assert record["inputs"][name]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
