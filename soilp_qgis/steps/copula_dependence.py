@@ -239,7 +239,7 @@ def copula_dependence(p: Parameters, outputs: StepOutputs, report: Reporter) -> 
     infos = open_stacks(p, ["precipitation", "soil_moisture"])
     first = infos["precipitation"]
     grid = first.grid
-    inputs = block_inputs(infos, p.season)
+    inputs = block_inputs(infos, p.season, p.min_observations)
     steps = inputs["precipitation"].time_steps
     dates = first.dates if steps is None else first.dates[steps]
     fitter = make_fitter(p.fitter, family_set=p.family_set, criterion=p.criterion,
@@ -260,7 +260,7 @@ def copula_dependence(p: Parameters, outputs: StepOutputs, report: Reporter) -> 
                                         outputs_spec(p.bootstrap_replicates, likelihood_ratio),
                                         report.sub(0.0, 0.95))
     status = arrays["status"][0]
-    require_computed(status, len(dates), p.min_observations, report, p.season)
+    require_computed(status)
     arrays["significance"] = significance_map(arrays["p_value"], arrays["empirical_tau"],
                                               p.alpha, arrays["status"] == 0)
 

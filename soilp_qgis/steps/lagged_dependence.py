@@ -159,13 +159,14 @@ def lagged_dependence(p: Parameters, outputs: StepOutputs, report: Reporter) -> 
              "optimal_lag": OutputSpec(), "tau_at_optimal_lag": OutputSpec(),
              "status": OutputSpec(dtype="uint8", fill=status_code("no_data")),
              "optimal_lag_p_value": OutputSpec(), "lag_stability": OutputSpec()}
+    inputs = block_inputs(infos, min_observations=p.min_observations)
     draws = bootstrap_counts(p, steps)  # drawn once: the same blocks for every cell
     report.info(settings_line(p, steps))
     arrays = BlockExecutor(processes(p)).run(
-        LaggedDependenceBlock(p.max_lag, p.min_observations, draws), block_inputs(infos), specs,
+        LaggedDependenceBlock(p.max_lag, p.min_observations, draws), inputs, specs,
         report.sub(0.0, 0.95))
     status = arrays["status"][0]
-    fitted = require_computed(status, steps, p.min_observations, report)
+    fitted = require_computed(status)
     arrays["significance"] = significance_map(arrays["optimal_lag_p_value"],
                                               arrays["tau_at_optimal_lag"], p.alpha,
                                               arrays["status"] == 0)
