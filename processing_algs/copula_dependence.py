@@ -33,7 +33,17 @@ class CopulaDependenceAlgorithm(SoilpAlgorithm):
         "VineCopula, so results compare with R studies. The table gives, per ecoregion and "
         "overall, the share of cells with negative dependence (τ < 0) — the paper's headline "
         "number — with mean τ, λL, λU and the most common family. Cells that cannot be fitted "
-        "are nodata, with the reason in the status raster; a run never fails because of them."
+        "are nodata, with the reason in the status raster; a run never fails because of them.\n\n"
+        "Is the negative dependence real? Each cell's sample Kendall τ is tested (two-sided, "
+        "ties accounted for), the false discovery rate is controlled over the whole map "
+        "(Benjamini–Hochberg at 2 α, Wilks 2016), and the significance raster marks cells "
+        "significantly negative (−1) or positive (+1). The table adds, per ecoregion and "
+        "overall, the share of cells significantly negative (negative_share_fdr) and a 95 % "
+        "interval of the share with τ < 0 from a moving-block bootstrap over time that "
+        "resamples the same years or months for every cell (negative_share_ci_low, "
+        "negative_share_ci_high). The bootstrap uses the sample τ of the resampled series, whose "
+        "sign the fitted copula's τ follows, and keeps each cell's selected family: a cell "
+        "where AIC chose independence counts as not negative in every replicate."
     )
 
     def define_parameters(self):
@@ -81,6 +91,9 @@ class CopulaDependenceAlgorithm(SoilpAlgorithm):
             parameters.min_observations(15),
             *parameters.ecoregions(),
             parameters.processes(),
+            *parameters.significance(
+                500, "Each replicate costs one resampled τ per cell: 500 add about 15 % to the "
+                     "copula fit."),
             parameters.raster_output(
                 "OUTPUT_TAU", "Kendall's τ",
                 "Kendall's τ of the selected copula, −1…1 (diverging style: red negative, "
@@ -113,12 +126,29 @@ class CopulaDependenceAlgorithm(SoilpAlgorithm):
                 "OUTPUT_P_VALUE", "p-value of the sample τ", optional=True,
                 help_text="Two-sided p-value of the sample τ-b (as scipy's kendalltau)."),
             parameters.status_output(optional=True),
+            parameters.significance_output("Kendall's test of the sample τ"),
+            parameters.raster_output(
+                "OUTPUT_LR_P_VALUE", "Likelihood-ratio p-value of the copula", optional=True,
+                help_text="p-value of the selected copula against independence: 2 × its "
+                          "log-likelihood against χ² with as many degrees of freedom as the "
+                          "family has parameters (1 where independence was selected). "
+                          "Conditional on AIC's choice among the families, so smaller than a "
+                          "pre-specified test's; the significance raster uses Kendall's test."),
             parameters.csv_output(
                 "OUTPUT_TABLE", "Table per ecoregion (CSV)",
                 "One row per ecoregion and a row 'all': valid_cells, negative_share (0–1), "
-                "mean_tau, mean_lower_tail, mean_upper_tail, most_common_family.", optional=True),
+                "negative_share_fdr (share significantly negative), negative_share_ci_low and "
+                "negative_share_ci_high (95 % bootstrap interval of negative_share; empty with "
+                "no bootstrap), mean_tau, mean_lower_tail, mean_upper_tail, most_common_family.",
+                optional=True),
         ]
 
     def define_outputs(self):
         return [QgsProcessingOutputNumber("VALID_CELLS", "Fitted cells"),
-                QgsProcessingOutputNumber("NEGATIVE_SHARE", "Share of cells with τ < 0")]
+                QgsProcessingOutputNumber("NEGATIVE_SHARE", "Share of cells with τ < 0"),
+                QgsProcessingOutputNumber("NEGATIVE_SHARE_FDR",
+                                          "Share of cells significantly negative (FDR)"),
+                QgsProcessingOutputNumber("NEGATIVE_SHARE_CI_LOW",
+                                          "Share with τ < 0: 95 % interval, lower end"),
+                QgsProcessingOutputNumber("NEGATIVE_SHARE_CI_HIGH",
+                                          "Share with τ < 0: 95 % interval, upper end")]

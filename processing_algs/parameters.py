@@ -150,3 +150,39 @@ def csv_output(name: str, description: str, help_text: str, optional: bool = Fal
     return described(QgsProcessingParameterFileDestination(
         name, description, "CSV files (*.csv)", optional=optional, createByDefault=not optional),
         help_text)
+
+
+def significance(replicates: int, replicate_help: str):
+    """ALPHA, BOOTSTRAP_REPLICATES, BLOCK_LENGTH, SEED of the dependence algorithms."""
+    return [
+        described(QgsProcessingParameterNumber(
+            "ALPHA", "Significance level α", compat.NUMBER_DOUBLE, defaultValue=0.05,
+            minValue=0.001, maxValue=0.25),
+            "Field significance level. Cells are tested with Kendall's test (two-sided, ties of "
+            "dry months accounted for) and the false discovery rate is controlled over the "
+            "whole map by Benjamini–Hochberg at 2 α, as Wilks (2016) recommends for spatially "
+            "correlated tests."),
+        described(QgsProcessingParameterNumber(
+            "BOOTSTRAP_REPLICATES", "Bootstrap replicates", compat.NUMBER_INTEGER,
+            defaultValue=replicates, minValue=0, maxValue=5000),
+            f"Replicates of the moving-block bootstrap over time: the same time blocks are "
+            f"resampled for every cell, so serial and spatial correlation are kept. "
+            f"{replicate_help} 0 = no bootstrap.", advanced=True),
+        described(QgsProcessingParameterNumber(
+            "BLOCK_LENGTH", "Bootstrap block length (time steps)", compat.NUMBER_INTEGER,
+            defaultValue=0, minValue=0),
+            "Consecutive time steps per bootstrap block; 0 = the cube root of the series "
+            "length, rounded up (7 for 240 months, 3 for 20 years).", advanced=True),
+        described(QgsProcessingParameterNumber(
+            "SEED", "Bootstrap seed", compat.NUMBER_INTEGER, defaultValue=0, minValue=0),
+            "Seed of the bootstrap's draws: the same seed gives the same results whatever the "
+            "number of worker processes.", advanced=True),
+    ]
+
+
+def significance_output(what: str):
+    return raster_output(
+        "OUTPUT_SIGNIFICANCE", "Significance (FDR)",
+        f"{what}: −1 significantly negative, 0 not significant, +1 significantly positive "
+        f"after false discovery rate control over the map (Int8; −128 = not computed).",
+        optional=True)
