@@ -14,11 +14,14 @@ from .lags import optimal_lag
 from .maps import dependence_maps
 from .negative import negative_dependence
 from .provenance import provenance_section
+from .significance import significance_section
 from .ternary import ternary_composites
 
 SECTIONS: list[tuple[str, str, Callable[[Context], h.Html]]] = [
     ("dependence-maps", "Dependence of soil moisture on precipitation (copula)", dependence_maps),
     ("negative-dependence", "Negative dependence", negative_dependence),
+    ("significance", "Is the negative dependence real? Significance and uncertainty",
+     significance_section),
     ("optimal-lag", "Optimal lag", optimal_lag),
     ("ternary", "What controls soil moisture (ridge regression)", ternary_composites),
     ("bayesian-drivers", "Drivers of the dependence per ecoregion (Bayesian)", bayesian_drivers),
