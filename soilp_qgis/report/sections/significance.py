@@ -79,7 +79,8 @@ def reading(label: str, scale: str, row: ShareRow, alpha: float) -> str:
     if row.naive > 0 and math.isfinite(row.fdr):
         fraction = row.fdr / row.naive
         sentence += (" — none of them" if fraction == 0 else
-                     f" — about {100 * fraction:.0f} % of them" if fraction < 0.995 else " — all of them")
+                     f" — about {100 * fraction:.0f} % of them" if fraction < 0.995
+                     else " — all of them")
     return sentence + "."
 
 
