@@ -128,7 +128,7 @@ class CopulaDependenceAlgorithm(SoilpAlgorithm):
             parameters.status_output(optional=True),
             parameters.significance_output("Kendall's test of the sample τ"),
             parameters.raster_output(
-                "OUTPUT_LR_P_VALUE", "Likelihood-ratio p-value of the copula", optional=True,
+                "OUTPUT_LR_P_VALUE", "Likelihood-ratio p-value", optional=True,
                 help_text="p-value of the selected copula against independence: 2 × its "
                           "log-likelihood against χ² with as many degrees of freedom as the "
                           "family has parameters (1 where independence was selected). "
