@@ -184,5 +184,5 @@ def significance_output(what: str):
     return raster_output(
         "OUTPUT_SIGNIFICANCE", "Significance (FDR)",
         f"{what}: −1 significantly negative, 0 not significant, +1 significantly positive "
-        f"after false discovery rate control over the map (Int8; −128 = not computed).",
+        f"after false discovery rate control over the map (Int16; −128 = not computed).",
         optional=True)

@@ -22,6 +22,16 @@ is exact and the same whatever the chunking.
 Default block length (:func:`default_block_length`): ⌈n^(1/3)⌉, the order that minimises the
 error of block-bootstrap variance estimates (Hall, Horowitz & Jing 1995): 7 months for 20
 years of monthly data, 3 years for 20 annual values.
+
+How far to trust the interval of a share of cells with τ < 0 (tests/engine/test_bootstrap.py
+and simulations of spatially correlated grids, 120 steps, AR(1) 0.4): when the cells are either
+clearly dependent or independent, the 95 % percentile interval covers the expected share in 58
+of 60 repetitions (43 of 60 if blocks were drawn per cell). When many cells have weak dependence
+(τ of 0.05–0.12), resampling pulls their signs towards a coin toss: the replicates' share is
+biased towards one half (+0.03 there) and its spread is about 25 % too small, and the interval
+covered the expected share in 49–53 of 60 repetitions. The share is a count of signs at a
+threshold, a statistic the bootstrap reproduces only approximately; the interval is a guide to
+the sampling uncertainty, not an exact 95 %.
 """
 
 from __future__ import annotations

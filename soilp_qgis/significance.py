@@ -15,7 +15,8 @@ Pure functions over per-cell arrays (1-D, one value per cell; NaN = not computed
   :func:`fdr_level` = 2 α: Wilks (2016, BAMS 97, 2263–2273) shows that with spatially
   correlated tests BH at α_FDR = 2 α keeps the field (global) significance near α;
 * :func:`significance_map`: int8, −1 significantly negative, 0 not significant, +1
-  significantly positive, :data:`SIGNIFICANCE_NODATA` where the cell was not computed.
+  significantly positive, :data:`SIGNIFICANCE_NODATA` where the cell was not computed (the
+  steps write it as Int16: QGIS 3.22's GDAL reads signed-byte GeoTIFFs as unsigned).
 """
 
 from __future__ import annotations

@@ -50,6 +50,7 @@ from .common import (
 from .outputs import StepOutputs, engine_step, require_computed
 from .uncertainty import (
     SIGNIFICANCE_BAND,
+    SIGNIFICANCE_DTYPE,
     alpha_parameter,
     block_length_parameter,
     bootstrap_counts,
@@ -115,7 +116,7 @@ OUTPUTS = (
     RasterOutput("output_empirical_tau", "empirical_tau", bands=["kendall_tau_b"], style="tau"),
     RasterOutput("output_p_value", "p_value", bands=["p_value"], style="p_value"),
     RasterOutput("output_status", "status", "uint8", STATUS_NODATA, ["status"], style="status"),
-    RasterOutput("output_significance", "significance", "int8", SIGNIFICANCE_NODATA,
+    RasterOutput("output_significance", "significance", SIGNIFICANCE_DTYPE, SIGNIFICANCE_NODATA,
                  [SIGNIFICANCE_BAND], style=significance_style),
     RasterOutput("output_lr_p_value", "lr_p_value", bands=["likelihood-ratio p-value"],
                  style="p_value"),

@@ -37,6 +37,7 @@ from .common import (
 from .outputs import StepOutputs, engine_step, require_computed
 from .uncertainty import (
     SIGNIFICANCE_BAND,
+    SIGNIFICANCE_DTYPE,
     alpha_parameter,
     block_length_parameter,
     bootstrap_counts,
@@ -91,7 +92,7 @@ OUTPUTS = (
     RasterOutput("output_tau_at_optimal_lag", "tau_at_optimal_lag", bands=["tau at optimal lag"],
                  style="tau"),
     RasterOutput("output_status", "status", "uint8", STATUS_NODATA, ["status"], style="status"),
-    RasterOutput("output_significance", "significance", "int8", SIGNIFICANCE_NODATA,
+    RasterOutput("output_significance", "significance", SIGNIFICANCE_DTYPE, SIGNIFICANCE_NODATA,
                  [SIGNIFICANCE_BAND + " at the optimal lag"], style=significance_style),
     RasterOutput("output_lag_stability", "lag_stability",
                  bands=["share of bootstrap replicates with the same optimal lag"],

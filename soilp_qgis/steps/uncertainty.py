@@ -13,6 +13,10 @@ from ..bootstrap import default_block_length, resampling_counts
 from ..errors import InputError
 from ..significance import SIGNIFICANCE_CLASSES, check_alpha, fdr_level
 
+#: the significance raster's data type: its values are −1, 0, +1 (int8 in the engine), but GDAL
+#: before 3.7 (QGIS 3.22 on Debian 12) reads a signed-byte GeoTIFF as unsigned (−1 → 255), so
+#: the file is Int16
+SIGNIFICANCE_DTYPE = "int16"
 #: the significance raster's band name
 SIGNIFICANCE_BAND = "significance (-1 negative, 0 not significant, +1 positive; FDR)"
 
@@ -65,5 +69,6 @@ def settings_line(p: Any, steps: int) -> str:
                    f"{length} steps, seed {p.seed}")
 
 
-__all__ = ["SIGNIFICANCE_BAND", "alpha_parameter", "block_length_parameter", "bootstrap_counts",
-           "replicates_parameter", "seed_parameter", "settings_line", "significance_style"]
+__all__ = ["SIGNIFICANCE_BAND", "SIGNIFICANCE_DTYPE", "alpha_parameter", "block_length_parameter",
+           "bootstrap_counts", "replicates_parameter", "seed_parameter", "settings_line",
+           "significance_style"]

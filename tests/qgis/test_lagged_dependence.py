@@ -105,3 +105,33 @@ def test_corrupt_stack_fails_with_one_line_naming_the_file(soilp_provider, plant
     assert "Could not load source layer for SOIL_MOISTURE" in message
     assert message.rstrip().endswith("corrupt.tif not found")
     assert not (tmp_path / "a.tif").exists()
+
+
+def test_significance_and_stability_load_styled(soilp_provider, planted_lag_stacks):
+    """The planted lag is significant (positive) and stable under the bootstrap; the int8
+    significance map opens with its named classes, nodata where the cell has no data."""
+    import processing
+
+    precipitation, soil_moisture, folder = planted_lag_stacks
+    project = QgsProject.instance()
+    project.clear()
+    result = processing.runAndLoadResults("soilp:laggeddependence", {
+        "PRECIPITATION": str(precipitation), "SOIL_MOISTURE": str(soil_moisture), "MAX_LAG": 6,
+        "ALPHA": 0.05, "BOOTSTRAP_REPLICATES": 40, "SEED": 1,
+        "OUTPUT_OPTIMAL_LAG": str(folder / "sig_optimal_lag.tif"),
+        "OUTPUT_SIGNIFICANCE": str(folder / "significance.tif"),
+        "OUTPUT_LAG_STABILITY": str(folder / "lag_stability.tif")})
+    significance = read_with_gdal(result["OUTPUT_SIGNIFICANCE"])
+    stability = read_with_gdal(result["OUTPUT_LAG_STABILITY"])
+    valid = np.ones(significance.shape, dtype=bool)
+    valid[1, 2] = False
+    assert (significance[valid] == 1).all() and np.isnan(significance[1, 2])
+    assert (stability[valid] == 1.0).all() and np.isnan(stability[1, 2])
+    layers = {layer.source(): layer for layer in project.mapLayers().values()}
+    layer = layers[str(folder / "significance.tif")]
+    assert layer.renderer().type() == "paletted"
+    labels = {c.value: c.label for c in layer.renderer().classes()}
+    assert labels == {-1: "significantly negative", 0: "not significant",
+                      1: "significantly positive"}
+    assert layer.dataProvider().sourceNoDataValue(1) == -128
+    project.clear()
