@@ -37,6 +37,8 @@ def test_section_shows_naive_fdr_and_interval_beside_the_paper(tmp_path):
                         ["all", 3000, 0.112, 0.021, 0.098, 0.127, 0.3]])
     write_table(folder / "copula" / "layer2_annual_table.csv",
                 [["all", 3000, 0.011, 0.0, "", "", 0.2]])
+    write_table(folder / "copula" / "layer3_annual_table.csv",  # interval above the share
+                [["all", 3000, 0.066, 0.02, 0.068, 0.11, 0.2]])
     write_step_provenance(folder / "copula" / "provenance" / "layer1_monthly_tau.tif.json",
                           "copula_dependence",
                           {"ALPHA": 0.05, "BOOTSTRAP_REPLICATES": 500, "BLOCK_LENGTH": 0,
@@ -63,11 +65,14 @@ def test_section_shows_naive_fdr_and_interval_beside_the_paper(tmp_path):
             ) in reading
     assert "Layer 2 (7–28 cm), annual: of the 1.1 % of cells with τ < 0, 0.0 % are significantly " \
            "negative at 5.0 % — none of them." in reading
+    warning = [text for _, text in page.paragraphs if "does not contain" in text]
+    assert len(warning) == 1 and "for Layer 3 (28–100 cm), annual:" in warning[0]
     settings = [text for _, text in page.paragraphs if "Settings:" in text][0]
     assert "α = 5.0 % (Benjamini–Hochberg at a false discovery rate of 10.0 %" in settings
     assert "500 moving-block bootstrap replicates" in settings
     by_ecoregion = page.tables["significance-by-ecoregion"]
-    assert by_ecoregion[1] == ["6 Boreal Forests/Taiga", "30.0 % [25.0 % – 36.0 %]; 10.0 %", "–"]
+    assert by_ecoregion[1] == ["6 Boreal Forests/Taiga", "30.0 % [25.0 % – 36.0 %]; 10.0 %",
+                               "–", "–"]
     # lag: 9 computed cells, 2 negative, 2 positive; stability median of 9 values is 0.6,
     # 4 of 9 at or above 0.9
     lag = page.tables["lag-significance-table"]

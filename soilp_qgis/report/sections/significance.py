@@ -183,6 +183,17 @@ def significance_section(ctx: Context) -> h.Html:
                         caption="Per ecoregion: share with τ < 0 [95 % bootstrap interval]; "
                                 "share significantly negative",
                         id_="significance-by-ecoregion")))
+        outside = [f"{LAYERS[layer]}, {scale}" for (layer, scale), table in tables.items()
+                   if "all" in table and not (table["all"].low <= table["all"].naive
+                                              <= table["all"].high)
+                   and math.isfinite(table["all"].low)]
+        if outside:
+            parts.append(h.warning(
+                "The interval does not contain the share itself for " + "; ".join(outside)
+                + ": many cells have a τ near 0 there, and resampling turns their signs towards a "
+                  "coin toss, which shifts the replicates' share towards one half. Read the "
+                  "interval as the size of the sampling uncertainty, not as a centred 95 % "
+                  "interval."))
         parts.append(h.paragraph(
             "How to read it: the interval is the range of the share over resampled climates, "
             "each cell keeping its selected copula family (cells where AIC chose independence "
