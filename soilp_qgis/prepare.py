@@ -13,8 +13,15 @@ from typing import NamedTuple
 import numpy as np
 
 from .errors import InputError
-from .seasons import MONTHS_PER_PERIOD, TIME_SCALES, as_days, check_time_scale, next_period_start
-from .seasons import period_range, period_start
+from .seasons import (
+    MONTHS_PER_PERIOD,
+    TIME_SCALES,
+    as_days,
+    check_time_scale,
+    next_period_start,
+    period_range,
+    period_start,
+)
 
 #: statistics a period can be summarised by
 STATISTICS = ("mean", "sum", "wet_day_count", "min", "max")

@@ -39,7 +39,6 @@ __all__ = [
     "ridge_control_block",
     "control_weights",
     "dominant_class",
-    "dominant_class_table",
     "dominant_class_shares",
 ]
 
@@ -267,33 +266,6 @@ def dominant_class(weights: np.ndarray, strong_control: float = 0.75) -> np.ndar
     classes = np.where(top_weight > strong_control, _CLASS_OF_WEIGHT[top], 0).astype(np.uint8)
     classes[~finite] = DOMINANT_NODATA
     return classes
-
-
-def dominant_class_table(dominant: np.ndarray, ecoregions: np.ndarray | None = None) -> list[dict]:
-    """Share of valid cells per dominant class, overall (row ``all``) and per ecoregion code.
-
-    ``dominant`` is the dominant-control raster (any shape); valid cells are those not equal to
-    :data:`DOMINANT_NODATA`. ``ecoregions`` (same shape) holds integer codes; values < 1 or NaN mean
-    no ecoregion (such cells count in ``all`` only). Each row: ``ecoregion`` (``"all"`` or the code),
-    ``valid_cells``, and ``mixed_share``, ``volume_share``, ``frequency_share``,
-    ``evapotranspiration_share`` (fractions 0-1 of the valid cells; NaN when there are none).
-    """
-    dom = np.asarray(dominant).ravel()
-    groups: list[tuple[str, np.ndarray]] = [("all", np.ones(dom.shape, dtype=bool))]
-    if ecoregions is not None:
-        eco = np.asarray(ecoregions, dtype=np.float64).ravel()
-        if eco.shape != dom.shape:
-            raise InputError(f"ECOREGIONS: {eco.size} cells, the dominant-control raster has {dom.size}")
-        has_code = np.isfinite(eco) & (eco >= 1)
-        for code in np.unique(eco[has_code]):
-            groups.append((str(int(code)), has_code & (eco == code)))
-    rows = []
-    for name, members in groups:
-        row: dict = {"ecoregion": name, "valid_cells": int(np.count_nonzero(dom[members] != DOMINANT_NODATA))}
-        shares = dominant_class_shares(dom[members])
-        row.update({f"{label}_share": shares[code] for code, label in DOMINANT_CLASSES.items()})
-        rows.append(row)
-    return rows
 
 
 def dominant_class_shares(dominant: np.ndarray) -> dict[int, float]:

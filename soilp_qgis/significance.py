@@ -7,7 +7,7 @@ Pure functions over per-cell arrays (1-D, one value per cell; NaN = not computed
   null distribution for short series without ties, as ``scipy.stats.kendalltau``);
 * :func:`likelihood_ratio_p_value`: the selected copula against independence. The
   independence copula has log-likelihood 0, so the statistic is 2·loglik, compared with χ²
-  with as many degrees of freedom as the copula has parameters (:func:`copula_parameters`).
+  with as many degrees of freedom as the copula has parameters (:func:`parameter_count`).
   This p-value is conditional on the family AIC chose among up to 40 candidates: the
   selection makes it smaller than a pre-specified test's, so the significance map is built
   on the Kendall test, and this one is an extra output;
@@ -86,7 +86,7 @@ def significance_map(p_value: np.ndarray, tau: np.ndarray, alpha: float,
     return out
 
 
-def copula_parameters(family: np.ndarray) -> np.ndarray:
+def parameter_count(family: np.ndarray) -> np.ndarray:
     """Number of parameters of each VineCopula family code (0 independence, 1 or 2; −1 → 0)."""
     from .copula.families import family_table
 
@@ -152,5 +152,5 @@ def copula_loglik(family: np.ndarray, par: np.ndarray, par2: np.ndarray,
 
 
 __all__ = ["SIGNIFICANCE_CLASSES", "SIGNIFICANCE_NODATA", "benjamini_hochberg", "check_alpha",
-           "copula_loglik", "copula_parameters", "fdr_level", "likelihood_ratio_p_value",
+           "copula_loglik", "parameter_count", "fdr_level", "likelihood_ratio_p_value",
            "significance_map"]

@@ -14,9 +14,16 @@ import shapely
 from affine import Affine
 from rasterio.crs import CRS
 
-from soilp_qgis.ecoregions import (biome_names, ecoregion_mean_series, ecoregion_totals,
-                                   load_ecoregions, rasterize_ecoregions, read_ecoregion_polygons,
-                                   series_from_totals, split_layer_uri)
+from soilp_qgis.ecoregions import (
+    biome_names,
+    ecoregion_mean_series,
+    ecoregion_totals,
+    load_ecoregions,
+    rasterize_ecoregions,
+    read_ecoregion_polygons,
+    series_from_totals,
+    split_layer_uri,
+)
 from soilp_qgis.errors import InputError, StackMismatchError
 from soilp_qgis.timestack import Grid
 

@@ -16,8 +16,7 @@ from affine import Affine
 from rasterio.windows import Window
 
 from soilp_qgis.errors import StackMismatchError
-from soilp_qgis.timestack import (check_stacks_match, read_stack, read_stack_info,
-                                  write_stack)
+from soilp_qgis.timestack import check_stacks_match, read_stack, read_stack_info, write_stack
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
 ERA5 = REAL / "era5land_belarus_ukraine"

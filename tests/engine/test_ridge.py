@@ -6,11 +6,11 @@ from sklearn.linear_model import Ridge, RidgeCV
 
 from soilp_qgis.errors import InputError
 from soilp_qgis.ridge import (
+    DOMINANT_CLASSES,
     DOMINANT_NODATA,
     control_weights,
     dominant_class,
     dominant_class_shares,
-    dominant_class_table,
     ridge_control,
     ridge_control_block,
 )
@@ -198,12 +198,19 @@ def test_invalid_parameters_raise_input_errors():
         ridge_control(block, block, block, block, strong_control=1.5)
 
 
-def test_dominant_class_table_shares():
+def test_dominant_class_shares_overall_and_per_ecoregion():
+    """The ridge step's table: the class shares of the valid cells, per ecoregion code and
+    'all' (counted by hand below)."""
+    from soilp_qgis.steps.common import ecoregion_label, summarise_by_ecoregion
+
     dominant = np.array([1, 1, 2, 0, 3, DOMINANT_NODATA, 1, 3, 3, DOMINANT_NODATA], dtype=np.uint8)
     ecoregions = np.array([4, 4, 4, 4, 13, 13, 0, 13, 13, 4])
-    rows = dominant_class_table(dominant, ecoregions)
-    assert [r["ecoregion"] for r in rows] == ["all", "4", "13"]
-    overall, eco4, eco13 = rows
+    valid = dominant != DOMINANT_NODATA
+    rows = summarise_by_ecoregion(ecoregions, valid, lambda mask: {
+        f"{DOMINANT_CLASSES[code]}_share": share
+        for code, share in dominant_class_shares(dominant[mask]).items()})
+    assert [r["ecoregion"] for r in rows] == [ecoregion_label(4), ecoregion_label(13), "all"]
+    eco4, eco13, overall = rows
     assert overall["valid_cells"] == 8
     assert overall["volume_share"] == pytest.approx(3 / 8)
     assert overall["frequency_share"] == pytest.approx(1 / 8)
@@ -212,11 +219,9 @@ def test_dominant_class_table_shares():
     assert eco4["valid_cells"] == 4 and eco4["volume_share"] == pytest.approx(0.5)
     assert eco13["valid_cells"] == 3 and eco13["evapotranspiration_share"] == pytest.approx(1.0)
     assert eco13["mixed_share"] == 0.0
-    only_all = dominant_class_table(dominant)
-    assert only_all == [overall]
     assert dominant_class_shares(dominant) == pytest.approx({0: 1 / 8, 1: 3 / 8, 2: 1 / 8, 3: 3 / 8})
-    empty = dominant_class_table(np.full(3, DOMINANT_NODATA, dtype=np.uint8))[0]
-    assert empty["valid_cells"] == 0 and np.isnan(empty["volume_share"])
+    empty = dominant_class_shares(np.full(3, DOMINANT_NODATA, dtype=np.uint8))
+    assert all(np.isnan(share) for share in empty.values())
 
 
 def test_block_function_reads_named_inputs():

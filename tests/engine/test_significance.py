@@ -12,9 +12,9 @@ from soilp_qgis.significance import (
     SIGNIFICANCE_NODATA,
     benjamini_hochberg,
     copula_loglik,
-    copula_parameters,
     fdr_level,
     likelihood_ratio_p_value,
+    parameter_count,
     significance_map,
 )
 
@@ -48,7 +48,7 @@ def test_likelihood_ratio_of_a_gaussian_copula_is_chi2_with_one_degree_of_freedo
     ranks = lambda v: stats.rankdata(v) / (v.size + 1)  # noqa: E731
     closed_form = gaussian_copula_loglik(rho, ranks(x[0]), ranks(y[0]))
     assert loglik[0] == pytest.approx(closed_form, rel=1e-9)
-    p = likelihood_ratio_p_value(loglik, copula_parameters(np.array([1])))
+    p = likelihood_ratio_p_value(loglik, parameter_count(np.array([1])))
     assert p[0] == pytest.approx(stats.chi2.sf(2 * closed_form, 1), rel=1e-9)
 
 
@@ -56,8 +56,8 @@ def test_likelihood_ratio_degrees_of_freedom_follow_the_family():
     # two parameters: χ²(2) survival is exp(−x/2), so p = exp(−loglik)
     loglik = np.array([3.0, 3.0, 0.0, -0.5, np.nan])
     family = np.array([2, 3, 0, 1, -1])  # t (2 parameters), Clayton (1), independence, Gaussian
-    assert copula_parameters(family).tolist() == [2, 1, 0, 1, 0]
-    p = likelihood_ratio_p_value(loglik, copula_parameters(family))
+    assert parameter_count(family).tolist() == [2, 1, 0, 1, 0]
+    p = likelihood_ratio_p_value(loglik, parameter_count(family))
     assert p[0] == pytest.approx(np.exp(-3.0), rel=1e-12)
     assert p[1] == pytest.approx(stats.chi2.sf(6.0, 1), rel=1e-12)
     assert p[2] == 1.0 and p[3] == 1.0 and np.isnan(p[4])

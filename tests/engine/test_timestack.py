@@ -12,11 +12,21 @@ import rasterio
 from affine import Affine
 from rasterio.windows import Window
 
-from soilp_qgis.timestack import writer as timestack
 from soilp_qgis.errors import InputError, StackMismatchError
-from soilp_qgis.timestack import (Grid, StackInfo, check_stacks_match, infer_time_scale,
-                                  open_stack_writer, parse_date, read_raster, read_stack,
-                                  read_stack_info, write_raster, write_stack)
+from soilp_qgis.timestack import (
+    Grid,
+    StackInfo,
+    check_stacks_match,
+    infer_time_scale,
+    open_stack_writer,
+    parse_date,
+    read_raster,
+    read_stack,
+    read_stack_info,
+    write_raster,
+    write_stack,
+)
+from soilp_qgis.timestack import writer as timestack
 
 MONTHS = np.arange(np.datetime64("2000-01"), np.datetime64("2000-07")).astype("datetime64[D]")
 
