@@ -188,12 +188,13 @@ def significance_section(ctx: Context) -> h.Html:
                                               <= table["all"].high)
                    and math.isfinite(table["all"].low)]
         if outside:
-            parts.append(h.warning(
+            # a property of the statistic, not a problem with the files: a note, not a warning
+            parts.append(h.paragraph(
                 "The interval does not contain the share itself for " + "; ".join(outside)
                 + ": many cells have a τ near 0 there, and resampling turns their signs towards a "
                   "coin toss, which shifts the replicates' share towards one half. Read the "
                   "interval as the size of the sampling uncertainty, not as a centred 95 % "
-                  "interval."))
+                  "interval.", class_="check"))
         parts.append(h.paragraph(
             "How to read it: the interval is the range of the share over resampled climates, "
             "each cell keeping its selected copula family (cells where AIC chose independence "
