@@ -313,8 +313,9 @@ def test_missing_files_are_announced_in_one_line_each(analysis):
     assert any(text.startswith("No Bayesian driver results in this folder") for text in missing)
     assert any(text.startswith("No annual composite for Layer 1") for text in missing)
     assert analysis["result"]["SECTIONS"] == {
-        "dependence-maps": "made", "negative-dependence": "made", "optimal-lag": "made",
-        "ternary": "made", "bayesian-drivers": "missing", "provenance": "made"}
+        "dependence-maps": "made", "negative-dependence": "made", "significance": "made",
+        "optimal-lag": "made", "ternary": "made", "bayesian-drivers": "missing",
+        "provenance": "made"}
 
 
 def test_an_empty_folder_gives_a_page_of_missing_sections(tmp_path):
