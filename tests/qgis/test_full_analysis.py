@@ -41,9 +41,10 @@ def expected_files() -> set[str]:
         for scale in ("monthly", "annual"):
             files += [f"copula/{layer}_{scale}_{stem}" for stem in (
                 "tau.tif", "lower_tail.tif", "upper_tail.tif", "family.tif", "status.tif",
-                "table.csv")]
+                "significance.tif", "table.csv")]
         files += [f"lag/{layer}_{stem}.tif" for stem in ("tau_by_lag", "optimal_lag",
-                                                          "tau_at_optimal_lag")]
+                                                          "tau_at_optimal_lag", "significance",
+                                                          "lag_stability")]
         for period in PERIODS:
             files += [f"ridge/{layer}_{period}_{stem}" for stem in (
                 "rgb.tif", "rgb_legend.png", "weights.tif", "dominant.tif", "status.tif",
