@@ -323,7 +323,7 @@ def test_an_empty_folder_gives_a_page_of_missing_sections(tmp_path):
     assert set(result.sections.values()) == {"missing"} and result.figures == []
     page = parse(result.html)
     missing = [text for cls, text in page.paragraphs if cls == "missing"]
-    assert len(missing) == 6
+    assert len(missing) == 7
     assert missing[0].startswith("No copula maps in this folder")
     assert missing[-1].startswith("No provenance.json in this folder")
 
