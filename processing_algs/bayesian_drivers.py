@@ -91,6 +91,17 @@ class BayesianDriversAlgorithm(SoilpAlgorithm):
                                        ("pymc", "pymc's own NUTS")],
                 "The NUTS implementation sampling the pymc model; both sample the same "
                 "posterior.", advanced=True),
+            parameters.choice(
+                "RANDOM_INTERCEPTS", "Random intercepts (DATA=cells)", [
+                    ("centred", "Centred"), ("non_centred", "Non-centred")],
+                "How the per-cell random intercepts of DATA=cells are sampled; the model and "
+                "its posterior are the same, only the sampler's geometry differs. centred: "
+                "each cell's intercepts for P and SM are drawn around the ecoregion's "
+                "intercepts; it mixes far better when every cell has many time steps (the "
+                "usual case). non_centred: standard-normal offsets scaled by the random-effect "
+                "covariance, as brms writes the model; try it when there are few time steps "
+                "per cell and the centred form shows divergent transitions. Ignored for "
+                "DATA=ecoregion_mean.", advanced=True),
             parameters.csv_output(
                 "OUTPUT_TABLE", "Posterior summary (CSV)",
                 "One row per (ecoregion, parameter, term, response): mean, sd, q2.5, q97.5, "
