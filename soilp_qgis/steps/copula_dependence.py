@@ -158,7 +158,7 @@ def copula_dependence(p: Parameters, outputs: StepOutputs, report: Reporter) -> 
     infos = open_stacks(p, ["precipitation", "soil_moisture"])
     first = infos["precipitation"]
     grid = first.grid
-    inputs = block_inputs(infos, p.season)
+    inputs = block_inputs(infos, p.season, p.min_observations)
     steps = inputs["precipitation"].time_steps
     dates = first.dates if steps is None else first.dates[steps]
     fitter = make_fitter(p.fitter, family_set=p.family_set, criterion=p.criterion,
@@ -174,7 +174,7 @@ def copula_dependence(p: Parameters, outputs: StepOutputs, report: Reporter) -> 
     arrays = BlockExecutor(workers).run(CopulaDependenceBlock(fitter, months), inputs, OUTPUTS_SPEC,
                                         report.sub(0.0, 0.95))
     status = arrays["status"][0]
-    require_computed(status, len(dates), p.min_observations, report, p.season)
+    require_computed(status)
 
     written = outputs.rasters(arrays, grid)
     rows = dependence_table(arrays, codes)

@@ -106,6 +106,46 @@ def test_block_writer_assembles_the_same_file(tmp_path):
     np.testing.assert_array_equal(read_stack(tmp_path / "blocks.tif"), data)
 
 
+
+def test_every_band_stores_the_statistics_of_its_values(tmp_path):
+    """Written block by block, each band carries GDAL's STATISTICS_* of its valid values (numpy
+    over the planted array is the expectation); an all-nodata band says 0 % valid. QGIS reads
+    these instead of computing and saving its own in a .aux.xml beside the output."""
+    data, grid = _planted(), _grid()
+    data[4] = np.nan  # a band without a value
+    data[5] = 7.0     # a constant band
+    with open_stack_writer(tmp_path / "blocks.tif", grid, MONTHS, "monthly", "mm") as writer:
+        for row in range(0, 7, 3):
+            height = min(3, 7 - row)
+            writer.write(data[:, row:row + height, :], Window(0, row, 9, height))
+    with rasterio.open(tmp_path / "blocks.tif") as src:
+        for band in range(6):
+            tags = src.tags(band + 1)
+            values = data[band][np.isfinite(data[band])].astype(np.float64)
+            assert float(tags["STATISTICS_VALID_PERCENT"]) == pytest.approx(
+                100.0 * values.size / data[band].size)
+            if not values.size:
+                assert float(tags["STATISTICS_MINIMUM"]) == float(tags["STATISTICS_MAXIMUM"]) == 0
+                continue
+            assert float(tags["STATISTICS_MINIMUM"]) == values.min()
+            assert float(tags["STATISTICS_MAXIMUM"]) == values.max()
+            assert float(tags["STATISTICS_MEAN"]) == pytest.approx(values.mean(), rel=1e-12)
+            assert float(tags["STATISTICS_STDDEV"]) == pytest.approx(values.std(), rel=1e-9,
+                                                                     abs=1e-12)
+    assert not (tmp_path / "blocks.tif.aux.xml").exists()
+
+
+def test_integer_rasters_store_statistics_without_their_nodata(tmp_path):
+    codes = np.array([[[1, 2, -1], [3, -1, 3]]], dtype=np.int16)
+    grid = _grid(width=3, height=2)
+    write_raster(tmp_path / "codes.tif", codes, grid, np.int16, -1, style_qml=False)
+    with rasterio.open(tmp_path / "codes.tif") as src:
+        tags = src.tags(1)
+    assert (float(tags["STATISTICS_MINIMUM"]), float(tags["STATISTICS_MAXIMUM"])) == (1.0, 3.0)
+    assert float(tags["STATISTICS_MEAN"]) == pytest.approx(9 / 4)
+    assert float(tags["STATISTICS_VALID_PERCENT"]) == pytest.approx(100 * 4 / 6)
+
+
 # ---- GeoTIFFs written by other tools ------------------------------------------------------------
 
 def _foreign_tif(path, data, descriptions=None, band_tags=None, tags=None,
