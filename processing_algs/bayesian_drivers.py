@@ -110,7 +110,8 @@ class BayesianDriversAlgorithm(SoilpAlgorithm):
             described(QgsProcessingParameterVectorDestination(
                 "OUTPUT_LAYER", "Ecoregions with drivers", compat.SOURCE_VECTOR_POLYGON),
                 "The ecoregion polygons with, per term, the P and SM estimates (<term>_P, "
-                "<term>_SM), the quadrant and the cluster, the status and a converged flag."),
+                "<term>_SM), the quadrant and the cluster, the status (with the reason when an "
+                "ecoregion was skipped) and a converged flag."),
             described(QgsProcessingParameterFileDestination(
                 "OUTPUT_FIGURE", "Driver figure (PNG)", "PNG files (*.png)", optional=True,
                 createByDefault=False),

@@ -93,8 +93,8 @@ def ecoregion_blocks(stacks: dict[str, np.ndarray], codes: np.ndarray
 
 def ecoregion_layer(points: pd.DataFrame, diagnostics: pd.DataFrame, p: Parameters, grid,
                     codes: np.ndarray):
-    """Ecoregion polygons with, per term, the P and SM estimates, quadrant and cluster, and the
-    ``converged`` flag."""
+    """Ecoregion polygons with, per term, the P and SM estimates, quadrant and cluster, the
+    status (and why an ecoregion was skipped or failed) and the ``converged`` flag."""
     import geopandas
 
     from ..ecoregions import read_ecoregion_polygons
@@ -117,6 +117,7 @@ def ecoregion_layer(points: pd.DataFrame, diagnostics: pd.DataFrame, p: Paramete
     status = diagnostics.set_index("ecoregion")
     frame["status"] = [str(status["status"].get(code, "not in grid"))
                        for code in frame["ecoregion"]]
+    frame["reason"] = [str(status["reason"].get(code, "") or "") for code in frame["ecoregion"]]
     frame["converged"] = [bool(status["converged"].get(code, False)) for code in frame["ecoregion"]]
     for term, rows in points.groupby("term", sort=False):
         stem = str(term).replace(":", "_")

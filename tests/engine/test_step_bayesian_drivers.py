@@ -91,20 +91,20 @@ def test_random_intercepts_reach_the_sampler(run, tmp_path, monkeypatch, form):
 
     from soilp_qgis.bayes import drivers
 
-    class Stop(Exception):
+    class StopError(Exception):
         pass
 
     seen = {}
 
     def fit_ecoregions(blocks, *, settings, **kwargs):
         seen["settings"] = settings
-        raise Stop
+        raise StopError
 
     monkeypatch.setattr(drivers, "fit_ecoregions", fit_ecoregions)
     folder = Path(run["OUTPUT_TABLE"]).parent
     inputs = {name: str(folder / f"{name}.tif") for name in (
         "precipitation", "soil_moisture", "air_temperature", "gpp", "lst")}
-    with pytest.raises(Stop):
+    with pytest.raises(StopError):
         bayesian_drivers({**inputs, "ecoregions_raster": str(folder / "eco.tif"),
                           "output_table": str(tmp_path / "t.csv"), "random_intercepts": form},
                          SilentReporter())
