@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -86,6 +87,15 @@ class SamplerSettings:
     def n_cores(self) -> int:
         return self.cores or max(1, min(self.chains, os.cpu_count() or 1))
 
+    @property
+    def parallel_fits(self) -> int:
+        """How many ecoregions to sample at once: as many as the CPUs hold all their chains
+        (nutpie only: its chains run in threads that release the GIL); 1 with fewer CPUs than
+        two fits' chains, as on a 2-core machine, where one fit's chains already fill the CPUs."""
+        if self.sampler != "nutpie" or self.cores:
+            return 1
+        return max(1, (os.cpu_count() or 1) // self.chains)
+
 
 @dataclass
 class Posterior:
@@ -140,6 +150,7 @@ class DriverSampler:
         self.settings = settings or SamplerSettings()
         self.settings.validate()
         self._compiled: dict[tuple[str, int], object] = {}
+        self._compiling = threading.Lock()   # fits in threads compile each shape once
 
     def sample(self, data: EcoregionData, *, seed: int | None = None,
                progress: ChainProgress | None = None) -> Posterior:
@@ -157,12 +168,13 @@ class DriverSampler:
         import nutpie
 
         key = (data.data, data.n_cells if data.cell_index is not None else 0)
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            model = build_driver_model(data, self.settings.random_intercepts)
-            compiled = nutpie.compile_pymc_model(model, var_names=_stored_variables(model))
-            self._compiled[key] = compiled
-            return compiled
+        with self._compiling:
+            compiled = self._compiled.get(key)
+            if compiled is None:
+                model = build_driver_model(data, self.settings.random_intercepts)
+                compiled = nutpie.compile_pymc_model(model, var_names=_stored_variables(model))
+                self._compiled[key] = compiled
+                return compiled
         return compiled.with_data(**model_data_arrays(data))
 
     def _nutpie(self, data: EcoregionData, seed: int, progress: ChainProgress | None):
