@@ -25,6 +25,8 @@ from soilp_qgis.bayes.model import (RANDOM_INTERCEPT_FORMS, SUMMARY_VARIABLES,
                                     build_driver_model, model_data_arrays)
 from soilp_qgis.errors import InputError
 
+#: Metrics nutpie adapts in warm-up (see :class:`SamplerSettings`).
+MASS_MATRICES: tuple[str, ...] = ("low_rank", "diagonal")
 #: Samplers, fastest first; numpyro needs ``jax`` and ``numpyro`` (not in the default install).
 SAMPLERS: tuple[str, ...] = ("nutpie", "pymc", "numpyro")
 
@@ -44,7 +46,12 @@ class SamplerSettings:
 
     ``cores``: chains run in parallel on this many cores (default: as many as chains, at most the
     CPU count). ``random_intercepts``: the form of the per-cell intercepts in DATA=cells (see
-    :func:`~soilp_qgis.bayes.model.build_driver_model`).
+    :func:`~soilp_qgis.bayes.model.build_driver_model`). ``mass_matrix`` (nutpie): the
+    metric adapted in warm-up, ``"low_rank"`` (nutpie's low-rank modified mass matrix, which
+    follows the correlations between the interaction terms' coefficients: on the synthetic
+    world's annual Rock and Ice fit a quarter of the CPU time and 2.5 times the bulk ESS of a
+    diagonal one at the same iterations) or ``"diagonal"`` (Stan's and brms's default; pymc's
+    NUTS always adapts a diagonal one). Both sample the same posterior.
     """
 
     chains: int = 4
@@ -56,6 +63,7 @@ class SamplerSettings:
     sampler: str = "nutpie"
     cores: int | None = None
     random_intercepts: str = "centred"
+    mass_matrix: str = "low_rank"
 
     def validate(self) -> None:
         """Raise :class:`InputError` naming the parameter that is out of range."""
@@ -64,6 +72,9 @@ class SamplerSettings:
         if self.random_intercepts not in RANDOM_INTERCEPT_FORMS:
             raise InputError("RANDOM_INTERCEPTS must be one of "
                              f"{', '.join(RANDOM_INTERCEPT_FORMS)}, got {self.random_intercepts!r}")
+        if self.mass_matrix not in MASS_MATRICES:
+            raise InputError(f"MASS_MATRIX must be one of {', '.join(MASS_MATRICES)}, "
+                             f"got {self.mass_matrix!r}")
         if self.chains < 1:
             raise InputError(f"CHAINS must be at least 1, got {self.chains}")
         if self.tune < 0:
@@ -185,7 +196,8 @@ class DriverSampler:
         compiled = self._nutpie_model(data)
         compiled_at = time.perf_counter()
         options = dict(draws=s.draws, tune=s.tune, chains=s.chains, cores=s.n_cores, seed=seed,
-                       maxdepth=s.max_treedepth, target_accept=s.target_accept, save_warmup=False)
+                       maxdepth=s.max_treedepth, target_accept=s.target_accept, save_warmup=False,
+                       low_rank_modified_mass_matrix=s.mass_matrix == "low_rank")
         if progress is None:
             idata = nutpie.sample(compiled, progress_bar=False, **options)
         else:
@@ -249,7 +261,9 @@ def _nutpie_with_progress(nutpie, compiled, options: dict, progress: ChainProgre
             progress(chain, int(done), int(total))
 
     try:
-        settings = _lib.PyNutsSettings.Diag(options["seed"])
+        metric = (_lib.PyNutsSettings.LowRank if options["low_rank_modified_mass_matrix"]
+                  else _lib.PyNutsSettings.Diag)
+        settings = metric(options["seed"])
         settings.num_tune = options["tune"]
         settings.num_draws = options["draws"]
         settings.num_chains = options["chains"]

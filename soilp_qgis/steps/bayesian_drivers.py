@@ -31,8 +31,9 @@ STACKS = ("precipitation", "soil_moisture", "air_temperature", "gpp", "lst")
 #: named here so that reading the parameters does not import pymc (a test checks they agree)
 DATA_MODES = ("cells", "ecoregion_mean")
 SAMPLERS = ("nutpie", "pymc")
-#: ``bayes.model.RANDOM_INTERCEPT_FORMS``, likewise
+#: ``bayes.model.RANDOM_INTERCEPT_FORMS`` and ``bayes.sampling.MASS_MATRICES``, likewise
 RANDOM_INTERCEPTS = ("centred", "non_centred")
+MASS_MATRICES = ("low_rank", "diagonal")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Parameters(StepParameters):
     n_clusters: int = contract.integer(3, minimum=1)
     sampler: str = contract.choice(SAMPLERS, "nutpie")
     random_intercepts: str = contract.choice(RANDOM_INTERCEPTS, "centred")
+    mass_matrix: str = contract.choice(MASS_MATRICES, "low_rank")
     output_table: str | None = contract.file_output()
     output_layer: str | None = contract.vector_output()
     output_figure: str | None = contract.file_output()
@@ -143,7 +145,8 @@ def bayesian_drivers(p: Parameters, outputs: StepOutputs, report: Reporter) -> d
     settings = SamplerSettings(chains=p.chains, tune=p.tune, draws=p.draws,
                                max_treedepth=p.max_treedepth, target_accept=p.target_accept,
                                seed=p.seed, sampler=p.sampler,
-                               random_intercepts=p.random_intercepts)
+                               random_intercepts=p.random_intercepts,
+                               mass_matrix=p.mass_matrix)
     settings.validate()
     steps = season_time_steps(first, p.season)
     stacks = {key: read_stack(info, time=steps) for key, info in infos.items()}
@@ -198,7 +201,7 @@ def bayesian_drivers(p: Parameters, outputs: StepOutputs, report: Reporter) -> d
             settings={"DATA": p.data, "chains": settings.chains, "tune": settings.tune,
                       "draws": settings.draws, "max_treedepth": settings.max_treedepth,
                       "target_accept": settings.target_accept, "seed": settings.seed,
-                      "sampler": settings.sampler,
+                      "sampler": settings.sampler, "mass matrix": settings.mass_matrix,
                       **({"random intercepts": settings.random_intercepts}
                          if p.data == "cells" else {})})
         results["OUTPUT_REPORT"] = outputs.final("output_report")

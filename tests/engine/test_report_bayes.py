@@ -61,7 +61,8 @@ def folder(tmp_path_factory) -> Path:
             planted_table(layer, scale).to_csv(out / "bayes" / name, index=False)
             record = {"step": "bayesian_drivers", "parameters": {
                 "N_CLUSTERS": 3, "SEED": 0, "CHAINS": 4, "TUNE": 2000, "DRAWS": 2000,
-                "MAX_TREEDEPTH": 10, "DATA": "cells", "MAX_CELLS": 10}}
+                "MAX_TREEDEPTH": 10, "DATA": "cells", "MAX_CELLS": 10,
+                "MASS_MATRIX": "low_rank"}}
             (out / "bayes" / "provenance" / f"{name}.json").write_text(json.dumps(record))
     return out
 
@@ -153,7 +154,8 @@ def test_convergence_table_counts_the_rows_of_every_run(folder, page):
         assert row[4] == str(len(ECOREGIONS) - unconverged)
         assert row[6] == f"{table['rhat'].max():.3f}"
         assert row[8] == ("3" if unconverged else "0")
-        assert row[2] == "4 × (2000 + 2000), depth 10, cells (≤ 10 cells, centred)"
+        assert row[2] == ("4 × (2000 + 2000), depth 10, cells (≤ 10 cells, centred), "
+                          "low-rank mass matrix")
 
 
 def test_runs_that_are_not_there_are_named(tmp_path):

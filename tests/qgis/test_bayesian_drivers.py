@@ -1,5 +1,5 @@
-"""soilp:bayesiandrivers on the plugin side: RANDOM_INTERCEPTS is an advanced option that headless
-calls may name, and the engine receives its engine value."""
+"""soilp:bayesiandrivers on the plugin side: RANDOM_INTERCEPTS and MASS_MATRIX are advanced
+options that headless calls may name, and the engine receives their engine values."""
 
 from __future__ import annotations
 
@@ -30,3 +30,17 @@ def test_random_intercepts_refuses_other_forms(soilp_provider):
     for value in ("noncentral", 2, ""):
         assert not definition.checkValueIsAcceptable(value), value
     assert "non_centred" in definition.help() or "non_centred" in str(definition.metadata())
+
+
+@pytest.mark.parametrize("given, engine_value", [
+    (None, "low_rank"), ("diagonal", "diagonal"), ("Low-rank modified", "low_rank"),
+    (1, "diagonal")])
+def test_mass_matrix_by_name_reaches_the_engine(soilp_provider, given, engine_value):
+    from soilp.processing_algs import compat
+
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("soilp:bayesiandrivers")
+    assert algorithm.parameterDefinition("MASS_MATRIX").flags() & compat.FLAG_ADVANCED
+    parameters = {} if given is None else {"MASS_MATRIX": given}
+    values = algorithm.engine_parameters(parameters, QgsProcessingContext(),
+                                         QgsProcessingFeedback())
+    assert values["mass_matrix"] == engine_value

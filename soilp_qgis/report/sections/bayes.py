@@ -19,8 +19,6 @@ from .common import Context
 
 #: the paper's figure of each scale
 FIGURE_NUMBERS = {"monthly": 7, "annual": 8}
-#: the sampler settings a run's provenance record shows in the convergence table
-SETTINGS = ("CHAINS", "TUNE", "DRAWS", "MAX_TREEDEPTH", "DATA", "MAX_CELLS", "RANDOM_INTERCEPTS")
 
 
 @dataclass
@@ -141,6 +139,8 @@ def _settings_text(parameters: dict[str, Any]) -> str:
     if parameters.get("DATA") == "cells":
         text += (f" (≤ {parameters.get('MAX_CELLS', '?')} cells, "
                  f"{parameters.get('RANDOM_INTERCEPTS', 'centred')})")
+    if parameters.get("MASS_MATRIX"):
+        text += f", {str(parameters['MASS_MATRIX']).replace('_', '-')} mass matrix"
     return text
 
 
