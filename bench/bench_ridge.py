@@ -28,8 +28,7 @@ STACK_NAMES = ("soil_moisture", "precip_frequency", "precip_volume", "evapotrans
 
 
 def _block(cells: int, steps: int, seed: int = 0) -> list[np.ndarray]:
-    """Five float32 (cells, steps) stacks (SM, frequency, volume, ET, Ta) with 3 % missing
-    values."""
+    """Five float32 (cells, steps) stacks (SM, frequency, volume, ET, Ta), 3 % missing values."""
     rng = np.random.default_rng(seed)
     freq, vol, et, temp = (rng.standard_normal((cells, steps), dtype=np.float32) for _ in range(4))
     sm = (0.6 * vol + 0.3 * freq - 0.4 * et + 0.2 * temp

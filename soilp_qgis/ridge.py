@@ -151,8 +151,7 @@ def ridge_control(
 
 
 def ridge_control_block(blocks: dict[str, np.ndarray], **options) -> dict[str, np.ndarray]:
-    """Block function for the block executor: :func:`ridge_control` on named ``(cells, time)``
-    inputs.
+    """Block function for the executor: :func:`ridge_control` on named ``(cells, time)`` inputs.
 
     ``blocks`` holds ``soil_moisture``, ``precip_frequency``, ``precip_volume``,
     ``evapotranspiration`` and optionally ``air_temperature``; ``options`` are
@@ -232,8 +231,7 @@ def _fit_chunk(arrays, alpha, grid, min_observations, out: RidgeControl, rows: s
 
 
 def _loo_alpha(x, y, vecs, s2, r, n, grid) -> np.ndarray:
-    """Per cell, the grid penalty with the smallest mean squared leave-one-out residual (NaN if
-    none).
+    """Per cell, the grid penalty with the least mean squared leave-one-out residual (NaN if none).
 
     ``x`` (m, p, t) and ``y`` (m, t) are zero on missing steps, which therefore add nothing.
     """

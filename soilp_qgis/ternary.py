@@ -46,8 +46,7 @@ def _check_model(color_model: str) -> str:
 
 
 def _colors(weights: np.ndarray, model: str) -> np.ndarray:
-    """Channel intensities 0-1, ``(..., 3)`` as (R, G, B), from ``(..., 3)`` weights (freq, vol,
-    ET)."""
+    """Channel intensities 0-1, ``(..., 3)`` (R, G, B) from ``(..., 3)`` weights (freq, vol, ET)."""
     w = np.asarray(weights, dtype=np.float64)
     if model == "CMY":
         return 1.0 - w

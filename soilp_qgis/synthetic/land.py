@@ -63,8 +63,7 @@ def snow_cover(swe) -> np.ndarray:
 
 
 def soil_temperature_step(t_soil, t_air, cover, response_days=10.0) -> np.ndarray:
-    """Soil temperature relaxing towards air temperature; snow cover insulates (damps the
-    forcing)."""
+    """Soil temperature relaxing towards air temperature; snow cover insulates (damps forcing)."""
     forcing = t_air * (1.0 - 0.7 * cover)
     return t_soil + (forcing - t_soil) / response_days
 
