@@ -16,6 +16,7 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
+from ..contract import FLOAT_NODATA
 from ..errors import InputError
 from .dates import TIME_SCALES
 from .grid import Grid, check_window
@@ -246,7 +247,7 @@ class RasterWriter:
 
 
 def open_stack_writer(path: str | os.PathLike, grid: Grid, dates: Sequence[Any] | np.ndarray,
-                      time_scale: str, units: str, nodata: float = -9999.0,
+                      time_scale: str, units: str, nodata: float = FLOAT_NODATA,
                       style_qml: str | None | Literal[False] = None,
                       description: str | None = None) -> RasterWriter:
     """A :class:`RasterWriter` for a float32 time stack written block by block (``write(data,
@@ -266,7 +267,7 @@ def open_stack_writer(path: str | os.PathLike, grid: Grid, dates: Sequence[Any] 
 
 def write_stack(path: str | os.PathLike, data: np.ndarray, grid: Grid,
                 dates: Sequence[Any] | np.ndarray, time_scale: str, units: str,
-                nodata: float = -9999.0, style_qml: str | None | Literal[False] = None,
+                nodata: float = FLOAT_NODATA, style_qml: str | None | Literal[False] = None,
                 description: str | None = None) -> Path:
     """Write a time stack: float32 GeoTIFF, DEFLATE, tiled, band descriptions = ISO dates, nodata,
     metadata ``time_scale`` and ``units``, atomically, with a sidecar ``.qml`` (a continuous style
