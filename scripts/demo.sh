@@ -49,9 +49,9 @@ parameters.update({"Bayesian step in this demo": (
                        ("the paper's sampler settings:" if paper else
                         "LIGHTER than the paper's 4 chains × (2000 warm-up + 2000 draws):")
                        + " {BAYES_CHAINS} chains × ({BAYES_TUNE} warm-up + {BAYES_DRAWS} draws), "
-                       "max tree depth 10, nutpie's low-rank mass matrix, for each soil layer at "
-                       "monthly and annual scale; data lighter than the toolbox default of 200 "
-                       "cells: DATA=cells (per-cell random intercepts) on a "
+                       "max tree depth 10, for each soil layer at monthly and annual scale; data "
+                       "lighter than the toolbox default of 200 cells: DATA=cells (per-cell "
+                       "random intercepts) on a "
                        "seeded sample of at most {BAYES_MAX_CELLS} cells per ecoregion (chosen by "
                        "measurement so that the demo runs in minutes)").format(**parameters),
                    "synthetic world": "2° Northern Hemisphere, 2000–2019, seed 0",

@@ -33,7 +33,7 @@ DATA_MODES = ("cells", "ecoregion_mean")
 SAMPLERS = ("nutpie", "pymc")
 #: ``bayes.model.RANDOM_INTERCEPT_FORMS`` and ``bayes.sampling.MASS_MATRICES``, likewise
 RANDOM_INTERCEPTS = ("centred", "non_centred")
-MASS_MATRICES = ("low_rank", "diagonal")
+MASS_MATRICES = ("diagonal", "low_rank")
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class Parameters(StepParameters):
     n_clusters: int = contract.integer(3, minimum=1)
     sampler: str = contract.choice(SAMPLERS, "nutpie")
     random_intercepts: str = contract.choice(RANDOM_INTERCEPTS, "centred")
-    mass_matrix: str = contract.choice(MASS_MATRICES, "low_rank")
+    mass_matrix: str = contract.choice(MASS_MATRICES, "diagonal")
     output_table: str | None = contract.file_output()
     output_layer: str | None = contract.vector_output()
     output_figure: str | None = contract.file_output()

@@ -33,8 +33,8 @@ def test_random_intercepts_refuses_other_forms(soilp_provider):
 
 
 @pytest.mark.parametrize("given, engine_value", [
-    (None, "low_rank"), ("diagonal", "diagonal"), ("Low-rank modified", "low_rank"),
-    (1, "diagonal")])
+    (None, "diagonal"), ("low_rank", "low_rank"), ("Low-rank modified", "low_rank"),
+    (1, "low_rank")])
 def test_mass_matrix_by_name_reaches_the_engine(soilp_provider, given, engine_value):
     from soilp.processing_algs import compat
 
