@@ -108,9 +108,8 @@ class BayesianDriversAlgorithm(SoilpAlgorithm):
                 "The metric nutpie adapts during warm-up. diagonal: as Stan and brms adapt it. "
                 "low_rank: nutpie's low-rank modified mass matrix, which follows the "
                 "correlations between the interaction terms' coefficients and can need far "
-                "fewer steps per draw, but may leave divergent transitions with few cells per "
-                "ecoregion (check the report). Both target the same posterior; pymc's own NUTS "
-                "always uses a diagonal one.", advanced=True),
+                "fewer steps per draw. Both target the same posterior; pymc's own NUTS always "
+                "uses a diagonal one.", advanced=True),
             parameters.csv_output(
                 "OUTPUT_TABLE", "Posterior summary (CSV)",
                 "One row per (ecoregion, parameter, term, response): mean, sd, q2.5, q97.5, "

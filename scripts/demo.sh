@@ -25,7 +25,7 @@ step "1/3 synthetic world (2° Northern Hemisphere, 2000–2019)"
 # (BAYES_DATA stays at the model's default, DATA=cells: a model input takes an option's index
 # only, not its name)
 bayes=(BAYES_CHAINS=${BAYES_CHAINS:-4} BAYES_TUNE=${BAYES_TUNE:-2000} BAYES_DRAWS=${BAYES_DRAWS:-2000}
-       BAYES_MAX_CELLS=${BAYES_MAX_CELLS:-10})
+       BAYES_MAX_CELLS=${BAYES_MAX_CELLS:-20})
 inputs=(PRECIPITATION="$world/precipitation_daily.tif"
         SOIL_MOISTURE_LAYER1="$world/soil_moisture_0_7cm.tif"
         SOIL_MOISTURE_LAYER2="$world/soil_moisture_7_28cm.tif"
