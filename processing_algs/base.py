@@ -375,7 +375,7 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
                 return self.parameterAsInt(parameters, name, context)
             return self.parameterAsDouble(parameters, name, context)
         if isinstance(definition, QgsProcessingParameterField):
-            fields = self.parameterAsFields(parameters, name, context)
+            fields = compat.field_names(self, parameters, name, context)
             return fields[0] if fields else None
         return self.parameterAsString(parameters, name, context) or None
 

@@ -87,6 +87,14 @@ GEOMETRY_POLYGON = _member("GeometryType", "Polygon", QgsWkbTypes.GeometryType, 
 WRITER_NO_ERROR = QgsVectorFileWriter.WriterError.NoError
 
 
+def field_names(algorithm: Any, parameters: dict, name: str, context: Any) -> list:
+    """The field names a field parameter holds: ``parameterAsStrings`` where QGIS has it (3.32;
+    ``parameterAsFields`` is deprecated from then on), else ``parameterAsFields``."""
+    if hasattr(algorithm, "parameterAsStrings"):
+        return list(algorithm.parameterAsStrings(parameters, name, context))
+    return list(algorithm.parameterAsFields(parameters, name, context))
+
+
 def as_int(member: Any) -> int:
     """The integer behind an enum member: PyQt5's enums are ints, PyQt6's are ``enum.Enum``
     members (``.value``). For comparing with the plain ints QGIS returns in lists such as

@@ -104,8 +104,9 @@ class CopulaDependenceAlgorithm(SoilpAlgorithm):
                 "code).", optional=True),
             parameters.raster_output(
                 "OUTPUT_PARAMETERS", "Copula parameters",
-                "Bands par, par2, par3 in VineCopula's sign convention (rotated families "
-                "90°/270° have negated parameters).", optional=True),
+                "Bands par and par2 in VineCopula's sign convention (rotated families "
+                "90°/270° have negated parameters); par2 is nodata where the family has one "
+                "parameter.", optional=True),
             parameters.raster_output(
                 "OUTPUT_EMPIRICAL_TAU", "Sample Kendall τ-b", optional=True,
                 help_text="The sample Kendall τ-b of the cell's valid pairs, for comparison."),

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 PLUGIN_DIR = Path(__file__).resolve().parent.parent
+#: run by any Python (standard library only): ends a helper program when this process ends
+LIFELINE_SCRIPT = PLUGIN_DIR / "soilp_qgis" / "lifeline.py"
 PROTOCOL_PREFIX = "@soilp "
 ENV_VARIABLE = "SOILP_PYTHON"
 SETTING_NAME = "SOILP_PYTHON"
@@ -44,11 +46,11 @@ class EngineError(Exception):
     """The engine could not run the step; ``str()`` is the one-line reason for the user."""
 
 
-class EngineNotFound(EngineError):
+class EngineNotFound(EngineError):  # noqa: N818 - public name used across the plugin
     """No usable engine interpreter."""
 
 
-class EngineCancelled(EngineError):
+class EngineCancelled(EngineError):  # noqa: N818 - public name used across the plugin
     """The user cancelled the run."""
 
 
@@ -272,14 +274,21 @@ def _pump(process: subprocess.Popen, handle_line: Callable[[str], None],
                     pass
 
 
+def with_lifeline(command: list[str]) -> list[str]:
+    """``command`` run by its own Python under ``soilp_qgis/lifeline.py`` (standard library
+    only), which ends it when this process goes away, as the engine's lifeline does."""
+    return [command[0], str(LIFELINE_SCRIPT), "--", *command]
+
+
 def run_command(command: list[str], env: dict[str, str], callbacks: EngineCallbacks,
                 on_line: Callable[[str], None],
                 heartbeat_seconds: Optional[float] = HEARTBEAT_SECONDS) -> int:
-    """Run a helper program (e.g. pip) in its own process group, each output line to
-    ``on_line``; cancel ends the group (``EngineCancelled``). Returns the exit code; raises
-    ``EngineError`` when it cannot be started."""
+    """Run a Python helper program (``python -m venv``, ``python -m pip``; ``command[0]`` is the
+    interpreter) in its own process group, each output line to ``on_line``; cancel ends the
+    group (``EngineCancelled``), and so does this process's end (``with_lifeline``). Returns the
+    exit code; raises ``EngineError`` when it cannot be started."""
     try:
-        process = _start(command, env)
+        process = _start(with_lifeline(command), env)
     except OSError as exc:
         raise EngineError(f"could not start {command[0]} ({exc})") from exc
     return _pump(process, on_line, callbacks, _Heartbeat(callbacks.progress, heartbeat_seconds))

@@ -15,13 +15,12 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QIcon
 
 from . import engine
-from .base import layer_problem, plugin_metadata
 from .aggregate_time import AggregateTimeAlgorithm
 from .align_grid import AlignGridAlgorithm
+from .base import layer_problem, plugin_metadata
 from .bayesian_drivers import BayesianDriversAlgorithm
 from .check_engine import CheckEngineAlgorithm
 from .copula_dependence import CopulaDependenceAlgorithm
-from .synthetic_world import SyntheticWorldAlgorithm
 from .ecoregion_series import EcoregionSeriesAlgorithm
 from .import_stack import ImportStackAlgorithm
 from .install_engine import InstallEngineAlgorithm
@@ -30,6 +29,7 @@ from .rasterize_ecoregions import RasterizeEcoregionsAlgorithm
 from .report import ReportAlgorithm
 from .ridge_control import RidgeControlAlgorithm
 from .shipped_models import install_shipped_models
+from .synthetic_world import SyntheticWorldAlgorithm
 
 MODELS_DIR = engine.PLUGIN_DIR / "resources" / "models"
 ICON_PATH = engine.PLUGIN_DIR / "resources" / "icons" / "soilp.svg"

@@ -25,7 +25,7 @@ the null distribution of the concordant count (Mahonian numbers, computed once p
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 from typing import NamedTuple
 
 import numpy as np
@@ -311,7 +311,7 @@ def _exact_p_values(n: int, concordant: np.ndarray) -> np.ndarray:
     return np.clip(prob, 0.0, 1.0)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _exact_cdf(n: int) -> np.ndarray:
     """P(concordant ≤ c) for c = 0 … n(n−1)/2 under independence, no ties (Mahonian numbers)."""
     counts = [1]

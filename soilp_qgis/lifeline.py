@@ -11,6 +11,15 @@ also ask the kernel for SIGTERM when their parent dies (``cli._die_with_parent``
 
 The plugin asks for the lifeline with ``SOILP_LIFELINE=1``; an engine started by hand from a
 terminal is left alone.
+
+Programs that are not the engine (``python -m venv``, ``pip install`` when the plugin installs the
+engine) get the same lifeline by running under this file as a script, standard library only, so
+any Python ≥ 3.10 runs it before the engine's libraries exist::
+
+    python lifeline.py -- pip install -r requirements.txt
+
+It starts the program in its own process group, watches its own stdin, and exits with the
+program's exit code; when stdin closes it ends the group, the program included.
 """
 
 from __future__ import annotations
@@ -75,3 +84,30 @@ def arm_from_environment(environ: dict | None = None) -> bool:
         return False
     watch_pipe(0, end_process_group)
     return True
+
+
+def run_with_lifeline(command: list[str]) -> int:
+    """Run ``command`` (stdout and stderr inherited, stdin empty) in this process's group, ending
+    the group when this process's stdin closes; returns the command's exit code."""
+    child = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+    watch_pipe(0, end_process_group)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        child.terminate()
+        return child.wait()
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2 or argv[0] != "--":
+        print("usage: python lifeline.py -- PROGRAM [ARGUMENTS...]", file=sys.stderr)
+        return 2
+    try:
+        return run_with_lifeline(argv[1:])
+    except OSError as exc:
+        print(f"could not start {argv[1]} ({exc.strerror or exc})", file=sys.stderr)
+        return 127
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ def resources_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "resources"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> Any:
     path = resources_dir() / name
     with open(path, encoding="utf-8") as handle:

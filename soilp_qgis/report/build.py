@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from .. import __version__
 from ..protocol import Reporter, SilentReporter
@@ -24,9 +23,9 @@ class ReportResult:
     sections: dict[str, str]
 
 
-def make_report(folder: str | Path, output_html: str | Path, title: Optional[str] = None,
-                ecoregions: Optional[str | Path] = None, field: str = "BIOME",
-                reporter: Optional[Reporter] = None) -> ReportResult:
+def make_report(folder: str | Path, output_html: str | Path, title: str | None = None,
+                ecoregions: str | Path | None = None, field: str = "BIOME",
+                reporter: Reporter | None = None) -> ReportResult:
     """Write the report of the output folder ``folder`` (laid out as docs/OUTPUTS.md; any
     subset of it) to ``output_html``, with ``report_*.png`` beside it. ``ecoregions`` (a raster,
     or polygons with ``field``) gives the land outline; default: an ``ecoregions.tif`` in the

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
 
 STYLE = """
 body { font-family: "Segoe UI", Helvetica, Arial, sans-serif; max-width: 1180px; margin: 2em auto;
@@ -61,7 +61,7 @@ def join(parts: Iterable[object]) -> Html:
     return Html("\n".join(text(part) for part in parts))
 
 
-def paragraph(content: object, class_: Optional[str] = None) -> Html:
+def paragraph(content: object, class_: str | None = None) -> Html:
     return tag("p", content, class_=class_)
 
 
@@ -75,8 +75,8 @@ def warning(what: str) -> Html:
 
 
 def table(headers: Sequence[object], rows: Sequence[Sequence[object]],
-          numeric: Sequence[bool] = (), caption: Optional[str] = None,
-          id_: Optional[str] = None) -> Html:
+          numeric: Sequence[bool] = (), caption: str | None = None,
+          id_: str | None = None) -> Html:
     """A table; a column whose ``numeric`` flag is set is right-aligned. Cells may be Html."""
     head = tag("tr", join(tag("th", h) for h in headers))
     body = []

@@ -33,21 +33,12 @@ STEP_FOLDER = "provenance"
 MAX_CHECKSUM_BYTES = 2 * 2**30
 _CHUNK = 4 * 2**20
 #: the engine's libraries (distribution names) whose versions a record keeps
-ENGINE_LIBRARIES = ("numpy", "scipy", "xarray", "netCDF4", "h5netcdf", "rasterio", "pyogrio",
-                    "shapely", "geopandas", "pyvinecopulib", "numba", "scikit-learn", "pymc",
-                    "arviz", "nutpie", "dask", "distributed", "matplotlib")
-
-
 def library_versions() -> dict[str, str]:
-    """Installed version of each engine library (``"missing"`` when absent) and of GDAL."""
-    from importlib import metadata
+    """Installed version of each library the engine declares (``steps.check``'s list, from
+    ``pyproject.toml``; ``"missing"`` when absent) and of GDAL."""
+    from ..steps.check import dependency_versions
 
-    versions = {}
-    for distribution in ENGINE_LIBRARIES:
-        try:
-            versions[distribution] = metadata.version(distribution)
-        except metadata.PackageNotFoundError:
-            versions[distribution] = "missing"
+    versions = dependency_versions()
     try:
         import rasterio
 

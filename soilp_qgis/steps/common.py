@@ -66,11 +66,19 @@ def season_time_steps(info: StackInfo, season: str | None) -> np.ndarray | None:
     return steps
 
 
-def block_inputs(infos: Mapping[str, StackInfo], season: str | None = None
-                 ) -> dict[str, BlockInput]:
-    """Executor inputs for matched stacks, restricted to ``season``."""
+def block_inputs(infos: Mapping[str, StackInfo], season: str | None = None,
+                 min_observations: int | None = None) -> dict[str, BlockInput]:
+    """Executor inputs for matched stacks, restricted to ``season``. A series shorter than
+    ``min_observations`` time steps is refused here, before any block is read: no cell could be
+    computed whatever the data."""
     first = next(iter(infos.values()))
     steps = season_time_steps(first, season)
+    count = first.count if steps is None else int(steps.size)
+    if min_observations is not None and count < min_observations:
+        kept = "the stacks have" if steps is None else f"SEASON {season} keeps"
+        raise InputError(f"{kept} {count} time steps of {first.name}, fewer than "
+                         f"MIN_OBSERVATIONS {min_observations}: no cell can be computed (give a "
+                         f"longer series or lower MIN_OBSERVATIONS)")
     return {key: BlockInput(info, steps) for key, info in infos.items()}
 
 

@@ -73,7 +73,7 @@ OUTPUTS = (
                  bands=["discordant_tail_dependence"], style="tail"),
     RasterOutput("output_family", "family", "int16", FAMILY_NODATA, ["VineCopula family"],
                  style="family"),
-    RasterOutput("output_parameters", "parameters", bands=["par", "par2", "par3"]),
+    RasterOutput("output_parameters", "parameters", bands=["par", "par2"]),
     RasterOutput("output_empirical_tau", "empirical_tau", bands=["kendall_tau_b"], style="tau"),
     RasterOutput("output_p_value", "p_value", bands=["p_value"], style="p_value"),
     RasterOutput("output_status", "status", "uint8", STATUS_NODATA, ["status"], style="status"),
@@ -108,11 +108,19 @@ class CopulaDependenceBlock:
             "upper_tail_dependence": fitted.upper_tail_dependence,
             "discordant_tail_dependence": fitted.discordant_tail_dependence,
             "family": fitted.family,
-            "parameters": np.column_stack([fitted.par, fitted.par2, fitted.par3]),
+            "parameters": copula_parameters(fitted.par, fitted.par2),
             "empirical_tau": np.where(ok, sample.tau_b, np.nan),
             "p_value": np.where(ok, sample.p_value, np.nan),
             "status": fitted.status,
         }
+
+
+def copula_parameters(par: np.ndarray, par2: np.ndarray) -> np.ndarray:
+    """``(cells, 2)``: VineCopula's par and par2, par2 NaN (nodata) where the family has one
+    parameter (VineCopula writes 0 there; every two-parameter family's par2 is non-zero). No
+    band for par3: no VineCopula family has a third parameter, and a constant band makes QGIS
+    print a GDAL error each time it loads the raster."""
+    return np.column_stack([par, np.where(par2 == 0.0, np.nan, par2)])
 
 
 OUTPUTS_SPEC = {
@@ -121,7 +129,7 @@ OUTPUTS_SPEC = {
     "upper_tail_dependence": OutputSpec(),
     "discordant_tail_dependence": OutputSpec(),
     "family": OutputSpec(dtype="int16", fill=FAMILY_NODATA),
-    "parameters": OutputSpec(bands=3),
+    "parameters": OutputSpec(bands=2),
     "empirical_tau": OutputSpec(),
     "p_value": OutputSpec(),
     "status": OutputSpec(dtype="uint8", fill=status_code("no_data")),
@@ -158,7 +166,7 @@ def copula_dependence(p: Parameters, outputs: StepOutputs, report: Reporter) -> 
     infos = open_stacks(p, ["precipitation", "soil_moisture"])
     first = infos["precipitation"]
     grid = first.grid
-    inputs = block_inputs(infos, p.season)
+    inputs = block_inputs(infos, p.season, p.min_observations)
     steps = inputs["precipitation"].time_steps
     dates = first.dates if steps is None else first.dates[steps]
     fitter = make_fitter(p.fitter, family_set=p.family_set, criterion=p.criterion,
@@ -174,7 +182,7 @@ def copula_dependence(p: Parameters, outputs: StepOutputs, report: Reporter) -> 
     arrays = BlockExecutor(workers).run(CopulaDependenceBlock(fitter, months), inputs, OUTPUTS_SPEC,
                                         report.sub(0.0, 0.95))
     status = arrays["status"][0]
-    require_computed(status, len(dates), p.min_observations, report, p.season)
+    require_computed(status)
 
     written = outputs.rasters(arrays, grid)
     rows = dependence_table(arrays, codes)

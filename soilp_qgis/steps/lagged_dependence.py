@@ -96,11 +96,11 @@ def lagged_dependence(p: Parameters, outputs: StepOutputs, report: Reporter) -> 
     specs = {"tau_by_lag": OutputSpec(bands=p.max_lag + 1),
              "optimal_lag": OutputSpec(), "tau_at_optimal_lag": OutputSpec(),
              "status": OutputSpec(dtype="uint8", fill=status_code("no_data"))}
+    inputs = block_inputs(infos, min_observations=p.min_observations)
     arrays = BlockExecutor(processes(p)).run(
-        LaggedDependenceBlock(p.max_lag, p.min_observations), block_inputs(infos), specs,
-        report.sub(0.0, 0.95))
+        LaggedDependenceBlock(p.max_lag, p.min_observations), inputs, specs, report.sub(0.0, 0.95))
     status = arrays["status"][0]
-    fitted = require_computed(status, steps, p.min_observations, report)
+    fitted = require_computed(status)
 
     unit = infos["precipitation"].time_scale.removesuffix("ly").replace("dai", "day")
     results = outputs.rasters(arrays, grid, {"unit": unit})

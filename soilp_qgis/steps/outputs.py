@@ -127,18 +127,12 @@ def status_counts(status: np.ndarray) -> str:
                      for entry in status_codes() if entry["code"])
 
 
-def require_computed(status: np.ndarray, steps: int, min_observations: int, report: Reporter,
-                     season: str = "all") -> int:
-    """The number of cells with status 0. None is an error counted by status (raised before
-    anything is written) — except when the series has fewer than MIN_OBSERVATIONS time steps
-    (``steps``): then no cell could be computed whatever the data, and the run goes on with a
-    warning, so that a model running every scale and season goes on past a scale too short."""
+def require_computed(status: np.ndarray) -> int:
+    """The number of cells with status 0; none is an error counted by status (raised before
+    anything is written). A series too short for any cell is refused earlier, by
+    ``common.block_inputs``."""
     fitted = int((status == 0).sum())
-    if steps < min_observations:
-        report.warning(f"SEASON {season} keeps {steps} time steps of the stacks, fewer than "
-                       f"MIN_OBSERVATIONS {min_observations}: no cell can be computed "
-                       f"({status_counts(status)})")
-    elif not fitted:
+    if not fitted:
         raise SoilpError(f"no cell could be computed: {status_counts(status)}")
     return fitted
 

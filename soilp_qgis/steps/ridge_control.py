@@ -159,7 +159,7 @@ TABLE_COLUMNS = ("ecoregion", "valid_cells",
 def ridge_control(p: Parameters, outputs: StepOutputs, report: Reporter) -> dict:
     infos = open_stacks(p, STACKS, optional=["air_temperature"])
     grid = infos["soil_moisture"].grid
-    inputs = block_inputs(infos, p.season)
+    inputs = block_inputs(infos, p.season, p.min_observations)
     steps = inputs["soil_moisture"].time_steps
     n_steps = infos["soil_moisture"].count if steps is None else len(steps)
     codes = ecoregion_codes(p, grid, report)
@@ -176,7 +176,7 @@ def ridge_control(p: Parameters, outputs: StepOutputs, report: Reporter) -> dict
     arrays = BlockExecutor(processes(p)).run(
         RidgeControlBlock(p.alpha, p.strong_control, p.min_observations), inputs, specs,
         report.sub(0.0, 0.9))
-    require_computed(arrays["status"][0], n_steps, p.min_observations, report, p.season)
+    require_computed(arrays["status"][0])
 
     if p.alpha is None:
         arrays["coefficients"] = np.concatenate([arrays["coefficients"], arrays["alpha"]])

@@ -16,6 +16,7 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
+from ..contract import FLOAT_NODATA
 from ..errors import InputError
 from .dates import TIME_SCALES
 from .grid import Grid, check_window
@@ -39,10 +40,63 @@ def _is_integer(dtype: np.dtype) -> bool:
     return np.issubdtype(np.dtype(dtype), np.integer)
 
 
+class BandStatistics:
+    """Running per-band statistics of the valid values written (count, min, max, sum, sum of
+    squares), stored in the file as GDAL's ``STATISTICS_*`` band metadata on commit: GDAL then
+    answers a statistics request (QGIS asks one of every raster a model step writes) from them
+    instead of computing its own and saving them in a ``.aux.xml`` beside the output."""
+
+    def __init__(self, count: int) -> None:
+        self.valid = np.zeros(count, dtype=np.int64)
+        self.minimum = np.full(count, np.inf)
+        self.maximum = np.full(count, -np.inf)
+        self.total = np.zeros(count)
+        self.total_of_squares = np.zeros(count)
+        self.cells = 0
+
+    def add(self, data: np.ndarray, nodata: float | int | None) -> None:
+        """``data``: ``(bands, rows, cols)`` as written, nodata already substituted."""
+        self.cells += int(data[0].size)
+        for band, values in enumerate(data):
+            values = values.ravel()
+            keep = np.isfinite(values) if np.issubdtype(values.dtype, np.floating) else None
+            if nodata is not None:
+                unequal = values != nodata
+                keep = unequal if keep is None else keep & unequal
+            if keep is not None:
+                values = values[keep]
+            if not values.size:
+                continue
+            values = values.astype(np.float64, copy=False)
+            self.valid[band] += values.size
+            self.minimum[band] = min(self.minimum[band], float(values.min()))
+            self.maximum[band] = max(self.maximum[band], float(values.max()))
+            self.total[band] += float(values.sum())
+            self.total_of_squares[band] += float(np.dot(values, values))
+
+    def tags(self, band: int) -> dict[str, str]:
+        """GDAL's metadata items for band ``band`` (0-based); zeros with ``VALID_PERCENT`` 0 for a
+        band with no valid value."""
+        valid = int(self.valid[band])
+        if not valid:
+            minimum = maximum = mean = stddev = 0.0
+        else:
+            minimum, maximum = float(self.minimum[band]), float(self.maximum[band])
+            mean = float(self.total[band]) / valid
+            variance = float(self.total_of_squares[band]) / valid - mean * mean
+            stddev = math.sqrt(max(variance, 0.0))
+            mean = min(max(mean, minimum), maximum)
+        percent = 100.0 * valid / self.cells if self.cells else 0.0
+        return {"STATISTICS_MINIMUM": repr(minimum), "STATISTICS_MAXIMUM": repr(maximum),
+                "STATISTICS_MEAN": repr(mean), "STATISTICS_STDDEV": repr(stddev),
+                "STATISTICS_VALID_PERCENT": repr(percent)}
+
+
 class RasterWriter:
     """An output GeoTIFF written block by block into a temporary file beside ``path`` and renamed
     to ``path`` on :meth:`commit` (with its sidecar ``.qml``); :meth:`abort` (or an exception inside
-    ``with``) removes it, so a failed run leaves no file that looks complete.
+    ``with``) removes it, so a failed run leaves no file that looks complete. Each band carries the
+    statistics of the values written (:class:`BandStatistics`).
 
     ``style_qml``: the sidecar style; None picks a continuous style over the values written
     (2nd–98th percentile), False writes no sidecar."""
@@ -62,6 +116,7 @@ class RasterWriter:
         self.style_qml = style_qml
         self.style_label = style_label
         self._samples: list[np.ndarray] = []
+        self._statistics = BandStatistics(self.count)
         self._done = False
         folder = self.path.parent if str(self.path.parent) else Path(".")
         try:
@@ -129,13 +184,17 @@ class RasterWriter:
             self._samples.append(np.asarray(finite[::stride], dtype=np.float64))
         if _is_integer(self.dtype):
             data = np.rint(data) if np.issubdtype(data.dtype, np.floating) else data
-        self._dst.write(data.astype(self.dtype, copy=False), window=window)
+        data = data.astype(self.dtype, copy=False)
+        self._statistics.add(data, self.nodata)
+        self._dst.write(data, window=window)
 
     def commit(self) -> Path:
         """Close, write the sidecar style and move the file into place; returns the path."""
         if self._done:
             return self.path
         try:
+            for band in range(self.count):
+                self._dst.update_tags(band + 1, **self._statistics.tags(band))
             self._dst.close()
             style = self.style_qml
             if style is None:
@@ -188,7 +247,7 @@ class RasterWriter:
 
 
 def open_stack_writer(path: str | os.PathLike, grid: Grid, dates: Sequence[Any] | np.ndarray,
-                      time_scale: str, units: str, nodata: float = -9999.0,
+                      time_scale: str, units: str, nodata: float = FLOAT_NODATA,
                       style_qml: str | None | Literal[False] = None,
                       description: str | None = None) -> RasterWriter:
     """A :class:`RasterWriter` for a float32 time stack written block by block (``write(data,
@@ -208,7 +267,7 @@ def open_stack_writer(path: str | os.PathLike, grid: Grid, dates: Sequence[Any] 
 
 def write_stack(path: str | os.PathLike, data: np.ndarray, grid: Grid,
                 dates: Sequence[Any] | np.ndarray, time_scale: str, units: str,
-                nodata: float = -9999.0, style_qml: str | None | Literal[False] = None,
+                nodata: float = FLOAT_NODATA, style_qml: str | None | Literal[False] = None,
                 description: str | None = None) -> Path:
     """Write a time stack: float32 GeoTIFF, DEFLATE, tiled, band descriptions = ISO dates, nodata,
     metadata ``time_scale`` and ``units``, atomically, with a sidecar ``.qml`` (a continuous style

@@ -14,9 +14,16 @@ import shapely
 from affine import Affine
 from rasterio.crs import CRS
 
-from soilp_qgis.ecoregions import (biome_names, ecoregion_mean_series, ecoregion_totals,
-                                   load_ecoregions, rasterize_ecoregions, read_ecoregion_polygons,
-                                   series_from_totals, split_layer_uri)
+from soilp_qgis.ecoregions import (
+    biome_names,
+    ecoregion_mean_series,
+    ecoregion_totals,
+    load_ecoregions,
+    rasterize_ecoregions,
+    read_ecoregion_polygons,
+    series_from_totals,
+    split_layer_uri,
+)
 from soilp_qgis.errors import InputError, StackMismatchError
 from soilp_qgis.timestack import Grid
 
@@ -93,7 +100,8 @@ def test_load_ecoregions_takes_a_raster_on_the_grid_or_a_polygon_layer():
     land = reference > 0
     assert np.mean(from_polygons[land] == reference[land]) >= 0.99
     shifted = Grid(grid.crs, grid.transform @ Affine.translation(1, 0), grid.width, grid.height)
-    with pytest.raises(StackMismatchError, match=r"ecoregion raster .* and the stack have different grids: origin"):
+    with pytest.raises(StackMismatchError,
+                       match=r"ecoregion raster .* and the stack have different grids: origin"):
         load_ecoregions(NH_RASTER, shifted)
     smaller = Grid(grid.crs, grid.transform, 720, 180)
     with pytest.raises(StackMismatchError, match="size 1440×360 vs 720×180 cells"):

@@ -95,3 +95,67 @@ def test_armed_engine_exits_cleanly_after_its_step():
         engine.stderr.close()
     assert code == 0, stderr[-2000:]
     assert "Fatal Python error" not in stderr
+
+
+def _helper_parent(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+    """A process that runs a Python helper program (as Install engine runs pip) through the
+    plugin's ``run_command``; the helper writes its pid and sleeps."""
+    pid_file = tmp_path / "helper.pid"
+    helper = (f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); "
+              "time.sleep(300)")
+    code = textwrap.dedent(f"""\
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from processing_algs import engine
+        engine.run_command([{sys.executable!r}, "-c", {helper!r}], engine.python_environment(),
+                           engine.EngineCallbacks(), print)
+        """)
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    return parent, pid_file
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
+def test_a_helper_program_ends_when_the_parent_is_killed(tmp_path, signum):
+    """pip run by Install engine lives in a process group of its own (so cancel can end it), out
+    of reach of a closed terminal: the lifeline wrapper ends it when its parent is gone."""
+    parent, pid_file = _helper_parent(tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.is_file() or not pid_file.read_text():
+            assert time.monotonic() < deadline, "the helper did not start"
+            time.sleep(0.1)
+        pid = int(pid_file.read_text())
+        assert alive(pid)
+        parent.send_signal(signum)
+        parent.wait(30)
+        assert survivors([pid], within=10.0) == []
+    finally:
+        parent.kill()
+        if pid_file.is_file() and pid_file.read_text():
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_the_lifeline_wrapper_passes_the_exit_code_and_output_through(tmp_path):
+    """With its stdin held open (as the plugin holds it), the wrapper is invisible: the helper's
+    output and exit code come through; a program that cannot start is one line and 127."""
+    def wrapped(*command: str) -> tuple[int, str, str]:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "soilp_qgis" / "lifeline.py"), "--", *command],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True)
+        try:
+            code = process.wait(60)
+            return code, process.stdout.read(), process.stderr.read()
+        finally:
+            process.stdin.close()
+            process.stdout.close()
+            process.stderr.close()
+
+    assert wrapped(sys.executable, "-c", "print('from the helper'); raise SystemExit(3)")[:2] == (
+        3, "from the helper\n")
+    code, _, stderr = wrapped(str(tmp_path / "no-such-program"))
+    assert code == 127 and stderr.startswith("could not start ") and stderr.count("\n") == 1

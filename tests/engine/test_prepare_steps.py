@@ -20,8 +20,14 @@ from soilp_qgis import cli
 from soilp_qgis.prepare import align_to_grid
 from soilp_qgis.protocol import PREFIX, SilentReporter
 from soilp_qgis.steps.align_grid import align_stack
-from soilp_qgis.timestack import (Grid, open_stack_writer, read_stack, read_stack_info,
-                                  write_raster, write_stack)
+from soilp_qgis.timestack import (
+    Grid,
+    open_stack_writer,
+    read_stack,
+    read_stack_info,
+    write_raster,
+    write_stack,
+)
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
 EOBS = REAL / "cru_eobs_iberia" / "eobs_v17_iberia_daily_2000.nc"

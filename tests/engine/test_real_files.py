@@ -16,8 +16,7 @@ from affine import Affine
 from rasterio.windows import Window
 
 from soilp_qgis.errors import StackMismatchError
-from soilp_qgis.timestack import (check_stacks_match, read_stack, read_stack_info,
-                                  write_stack)
+from soilp_qgis.timestack import check_stacks_match, read_stack, read_stack_info, write_stack
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
 ERA5 = REAL / "era5land_belarus_ukraine"
@@ -64,7 +63,8 @@ def _check_cells(path, variable, lat_name, lon_name, cells, daily=False):
                             int(rng.integers(info.count))) for _ in range(20)]
     checked_finite = 0
     for row, col, step in picks:
-        expected = _expected_at(values, lat, lon, stamps, info.grid, row, col, info.dates[step], daily)
+        expected = _expected_at(values, lat, lon, stamps, info.grid, row, col, info.dates[step],
+                                daily)
         got = stack[step, row, col]
         if np.isnan(expected):
             assert np.isnan(got), (row, col, step)

@@ -197,24 +197,28 @@ def test_constant_input_fails_counted_by_status(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.qml", "p.tif", "sm.qml", "sm.tif"]
 
 
-def test_ten_time_steps_are_a_warning_counted_by_status(tmp_path):
-    """A series shorter than MIN_OBSERVATIONS: no cell can be computed whatever the data; the
-    run says so and goes on (the full analysis runs every scale, some may be that short)."""
+def test_ten_time_steps_fail_before_any_block_is_read(tmp_path, monkeypatch):
+    """A series shorter than MIN_OBSERVATIONS: no cell can be computed whatever the data, so the
+    run fails with one line naming the counts, before the executor reads a block, and writes
+    nothing."""
     rng = np.random.default_rng(0)
     dates = DATES[:10]
     write_stack(tmp_path / "p.tif", rng.random((10, 3, 4)), GRID, dates, "monthly", "mm")
     write_stack(tmp_path / "sm.tif", rng.random((10, 3, 4)), GRID, dates, "monthly", "")
-    stream = io.StringIO()
-    result = copula_dependence({"precipitation": str(tmp_path / "p.tif"),
-                                "soil_moisture": str(tmp_path / "sm.tif"), "processes": 1,
-                                "output_status": str(tmp_path / "status.tif")},
-                               Reporter(stream, min_interval=0.0))
-    warnings = [json.loads(line[len(PREFIX):])["warning"] for line in stream.getvalue().splitlines()
-                if '"warning"' in line]
-    assert warnings == ["SEASON all keeps 10 time steps of the stacks, fewer than MIN_OBSERVATIONS "
-                        "15: no cell can be computed (0 no data, 12 too few values, 0 constant "
-                        "series, 0 too many ties, 0 fit failed)"]
-    assert result["VALID_CELLS"] == 0
+    from soilp_qgis.blocks import BlockExecutor
+
+    def never(*args, **kwargs):
+        raise AssertionError("the executor ran")
+
+    monkeypatch.setattr(BlockExecutor, "run", never)
+    with pytest.raises(InputError) as raised:
+        copula_dependence({"precipitation": str(tmp_path / "p.tif"),
+                           "soil_moisture": str(tmp_path / "sm.tif"), "processes": 1,
+                           "output_status": str(tmp_path / "status.tif")}, SilentReporter())
+    assert str(raised.value) == ("the stacks have 10 time steps of PRECIPITATION, fewer than "
+                                 "MIN_OBSERVATIONS 15: no cell can be computed (give a longer "
+                                 "series or lower MIN_OBSERVATIONS)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.qml", "p.tif", "sm.qml", "sm.tif"]
 
 
 def test_ecoregions_off_the_grid_are_a_warning(inputs, tmp_path):

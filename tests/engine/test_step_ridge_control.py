@@ -245,11 +245,12 @@ def test_bad_input_fails_before_any_output(stacks, tmp_path):
     assert list(tmp_path.glob("*.tif")) == [tmp_path / "annual.tif"]
 
 
-def test_a_season_too_short_for_any_cell_leaves_every_cell_too_few_values(stacks, tmp_path):
-    """A short series is not a failed run (a model goes on): all cells get status 2."""
+def test_a_season_too_short_for_any_cell_is_refused_naming_the_season(stacks, tmp_path):
+    """MAM of the test stacks keeps fewer time steps than MIN_OBSERVATIONS 40: the run fails
+    saying so, and writes nothing."""
     _, paths, _ = stacks
-    result = ridge_control({**paths, "season": "MAM", "min_observations": 40,
-                            "output_status": str(tmp_path / "status.tif")}, SilentReporter())
-    with rasterio.open(result["OUTPUT_STATUS"]) as src:
-        status = src.read(1)
-    assert set(np.unique(status)) <= {1, 2} and (status == 2).any()
+    with pytest.raises(InputError, match=r"^SEASON MAM keeps \d+ time steps of \w+, fewer than "
+                                         r"MIN_OBSERVATIONS 40: no cell can be computed"):
+        ridge_control({**paths, "season": "MAM", "min_observations": 40,
+                       "output_status": str(tmp_path / "status.tif")}, SilentReporter())
+    assert not (tmp_path / "status.tif").exists()

@@ -11,8 +11,14 @@ import shapely
 from scipy.stats import kendalltau
 
 from soilp_qgis.errors import InputError
-from soilp_qgis.synthetic import (SOIL_LAYERS_CM, biome_polygons, make_geography, simulate)
-from soilp_qgis.synthetic import land, weather
+from soilp_qgis.synthetic import (
+    SOIL_LAYERS_CM,
+    biome_polygons,
+    land,
+    make_geography,
+    simulate,
+    weather,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT.parent / "shared" / "data" / "real"

@@ -12,11 +12,21 @@ import rasterio
 from affine import Affine
 from rasterio.windows import Window
 
-from soilp_qgis.timestack import writer as timestack
 from soilp_qgis.errors import InputError, StackMismatchError
-from soilp_qgis.timestack import (Grid, StackInfo, check_stacks_match, infer_time_scale,
-                                  open_stack_writer, parse_date, read_raster, read_stack,
-                                  read_stack_info, write_raster, write_stack)
+from soilp_qgis.timestack import (
+    Grid,
+    StackInfo,
+    check_stacks_match,
+    infer_time_scale,
+    open_stack_writer,
+    parse_date,
+    read_raster,
+    read_stack,
+    read_stack_info,
+    write_raster,
+    write_stack,
+)
+from soilp_qgis.timestack import writer as timestack
 
 MONTHS = np.arange(np.datetime64("2000-01"), np.datetime64("2000-07")).astype("datetime64[D]")
 
@@ -106,10 +116,54 @@ def test_block_writer_assembles_the_same_file(tmp_path):
     np.testing.assert_array_equal(read_stack(tmp_path / "blocks.tif"), data)
 
 
+
+def test_every_band_stores_the_statistics_of_its_values(tmp_path):
+    """Written block by block, each band carries GDAL's STATISTICS_* of its valid values (numpy
+    over the planted array is the expectation); an all-nodata band says 0 % valid. QGIS reads
+    these instead of computing and saving its own in a .aux.xml beside the output."""
+    data, grid = _planted(), _grid()
+    data[4] = np.nan  # a band without a value
+    data[5] = 7.0     # a constant band
+    with open_stack_writer(tmp_path / "blocks.tif", grid, MONTHS, "monthly", "mm") as writer:
+        for row in range(0, 7, 3):
+            height = min(3, 7 - row)
+            writer.write(data[:, row:row + height, :], Window(0, row, 9, height))
+    with rasterio.open(tmp_path / "blocks.tif") as src:
+        for band in range(6):
+            tags = src.tags(band + 1)
+            values = data[band][np.isfinite(data[band])].astype(np.float64)
+            assert float(tags["STATISTICS_VALID_PERCENT"]) == pytest.approx(
+                100.0 * values.size / data[band].size)
+            if not values.size:
+                assert float(tags["STATISTICS_MINIMUM"]) == float(tags["STATISTICS_MAXIMUM"]) == 0
+                continue
+            assert float(tags["STATISTICS_MINIMUM"]) == values.min()
+            assert float(tags["STATISTICS_MAXIMUM"]) == values.max()
+            assert float(tags["STATISTICS_MEAN"]) == pytest.approx(values.mean(), rel=1e-12)
+            assert float(tags["STATISTICS_STDDEV"]) == pytest.approx(values.std(), rel=1e-9,
+                                                                     abs=1e-12)
+    assert not (tmp_path / "blocks.tif.aux.xml").exists()
+
+
+def test_integer_rasters_store_statistics_without_their_nodata(tmp_path):
+    codes = np.array([[[1, 2, -1], [3, -1, 3]]], dtype=np.int16)
+    grid = _grid(width=3, height=2)
+    write_raster(tmp_path / "codes.tif", codes, grid, np.int16, -1, style_qml=False)
+    with rasterio.open(tmp_path / "codes.tif") as src:
+        tags = src.tags(1)
+    assert (float(tags["STATISTICS_MINIMUM"]), float(tags["STATISTICS_MAXIMUM"])) == (1.0, 3.0)
+    assert float(tags["STATISTICS_MEAN"]) == pytest.approx(9 / 4)
+    assert float(tags["STATISTICS_VALID_PERCENT"]) == pytest.approx(100 * 4 / 6)
+
+
 # ---- GeoTIFFs written by other tools ------------------------------------------------------------
 
+#: 1 m cells from (500000, 4000000), north up: the default grid of the foreign GeoTIFFs (UTM 30N)
+FOREIGN_TRANSFORM = Affine(1.0, 0, 500000.0, 0, -1.0, 4000000.0)
+
+
 def _foreign_tif(path, data, descriptions=None, band_tags=None, tags=None,
-                 transform=Affine(1.0, 0, 500000.0, 0, -1.0, 4000000.0), nodata=None,
+                 transform=FOREIGN_TRANSFORM, nodata=None,
                  crs="EPSG:32630", dtype="float32"):
     with rasterio.open(path, "w", driver="GTiff", width=data.shape[2], height=data.shape[1],
                        count=data.shape[0], dtype=dtype, crs=crs, transform=transform,
@@ -341,7 +395,7 @@ def test_netcdf_fill_and_missing_value_variable_syntax_and_bounds(tmp_path):
         read_stack_info(path, variable="pr")
 
 
-# ---- dates ----------------------------------------------------------------------------------------
+# ---- dates ---------------------------------------------------------------------------------------
 
 def test_parse_date_and_infer_time_scale():
     assert parse_date("2000-01-01") == np.datetime64("2000-01-01")
@@ -353,7 +407,8 @@ def test_parse_date_and_infer_time_scale():
     assert infer_time_scale(MONTHS) == "monthly"
     assert infer_time_scale(np.array(["2000-12-01", "2001-03-01", "2001-06-01"],
                                      dtype="datetime64[D]")) == "seasonal"
-    assert infer_time_scale(np.array(["2000-01-01", "2001-01-01"], dtype="datetime64[D]")) == "annual"
+    assert infer_time_scale(np.array(["2000-01-01", "2001-01-01"],
+                                     dtype="datetime64[D]")) == "annual"
     with pytest.raises(InputError, match="single time step"):
         infer_time_scale(MONTHS[:1], "P")
 
@@ -362,11 +417,12 @@ def test_two_bands_in_one_month_is_an_error(tmp_path):
     path = _foreign_tif(tmp_path / "dup.tif", np.zeros((3, 2, 2)),
                         ["2000-01-01", "2000-01-15", "2000-02-01"],
                         tags={"time_scale": "monthly"})
-    with pytest.raises(InputError, match=r"time steps 1 and 2 fall in the same monthly period \(2000-01\)"):
+    with pytest.raises(InputError,
+                       match=r"time steps 1 and 2 fall in the same monthly period \(2000-01\)"):
         read_stack_info(path)
 
 
-# ---- matching stacks ------------------------------------------------------------------------------
+# ---- matching stacks -----------------------------------------------------------------------------
 
 def _info(name, dates, grid=None, scale="monthly"):
     return StackInfo(path=f"{name}.tif", variable=None, grid=grid or _grid(),
@@ -378,7 +434,8 @@ MONTHS_240 = np.arange(np.datetime64("2000-01"), np.datetime64("2020-01")).astyp
 
 
 def test_matching_stacks_pass():
-    check_stacks_match(_info("PRECIPITATION", MONTHS_240), _info("SOIL_MOISTURE", MONTHS_240.copy()))
+    check_stacks_match(_info("PRECIPITATION", MONTHS_240),
+                       _info("SOIL_MOISTURE", MONTHS_240.copy()))
     # float noise in the geotransform is not a difference
     noisy = Grid("EPSG:4326", Affine(0.5 + 1e-12, 0, -10.0 + 1e-9, 0, -0.5, 44.0), 9, 7)
     check_stacks_match(_info("A", MONTHS), _info("B", MONTHS, noisy))
@@ -404,7 +461,8 @@ def test_mismatch_dates_shifted():
 
 def test_mismatch_time_scale():
     with pytest.raises(StackMismatchError, match="PRECIPITATION is daily, SOIL_MOISTURE monthly"):
-        check_stacks_match(_info("PRECIPITATION", MONTHS, scale="daily"), _info("SOIL_MOISTURE", MONTHS))
+        check_stacks_match(_info("PRECIPITATION", MONTHS, scale="daily"),
+                           _info("SOIL_MOISTURE", MONTHS))
 
 
 def test_mismatch_grid_cell_size_size_origin_and_crs():
@@ -416,7 +474,8 @@ def test_mismatch_grid_cell_size_size_origin_and_crs():
     with pytest.raises(StackMismatchError, match="different grids: size 9×7 vs 10×7 cells"):
         check_stacks_match(p, _info("SOIL_MOISTURE", MONTHS, _grid(width=10, cell=0.25)))
     with pytest.raises(StackMismatchError,
-                       match=r"different grids: origin \(west, north\) \(-10, 44\) vs \(-9.75, 44\)"):
+                       match=r"different grids: origin \(west, north\) "
+                             r"\(-10, 44\) vs \(-9.75, 44\)"):
         check_stacks_match(p, _info("SOIL_MOISTURE", MONTHS, _grid(west=-9.75, cell=0.25)))
     with pytest.raises(StackMismatchError) as error:
         check_stacks_match(_info("PRECIPITATION", MONTHS, _grid(cell=1000, crs="EPSG:3035")),
@@ -431,7 +490,8 @@ def test_mismatch_grid_cell_size_size_origin_and_crs():
 def test_three_stacks_are_checked_against_the_first():
     a, b = _info("P", MONTHS), _info("SM", MONTHS)
     c = _info("TA", MONTHS[1:])
-    with pytest.raises(StackMismatchError, match="P has 6 time steps, TA 5; first difference at 2000-01"):
+    with pytest.raises(StackMismatchError,
+                       match="P has 6 time steps, TA 5; first difference at 2000-01"):
         check_stacks_match(a, b, c)
     check_stacks_match(a, c, check_time=False)
 
@@ -445,7 +505,8 @@ def test_stack_info_from_paths_match_after_round_trip(tmp_path):
 
 
 def test_netcdf_time_last_with_a_single_level_dimension(tmp_path):
-    truth = np.random.default_rng(9).normal(size=(2, 3, 1, 4)).astype(np.float32)  # lat, lon, depth, time
+    # axes: lat, lon, depth, time
+    truth = np.random.default_rng(9).normal(size=(2, 3, 1, 4)).astype(np.float32)
     path = tmp_path / "tl.nc"
     with netCDF4.Dataset(path, "w") as ds:
         for dim, size in (("lat", 2), ("lon", 3), ("depth", 1), ("time", 4)):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 
 import numpy as np
 import pytest
-from conftest import monthly_dates, read_with_gdal, write_stack_with_gdal
+from conftest import ROOT, monthly_dates, read_with_gdal, write_stack_with_gdal
 from osgeo import gdal
 from qgis.core import QgsRasterLayer
 
@@ -71,7 +72,18 @@ def test_planted_dependence_and_status_codes(soilp_provider, planted):
     desert = rows["13 Deserts and Xeric Shrublands"]
     assert int(desert["valid_cells"]) == 1 and float(desert["negative_share"]) == 1.0
     assert float(rows["all"]["mean_tau"]) == pytest.approx(tau[fitted].mean(), abs=1e-5)
-    assert gdal.Open(result["OUTPUT_PARAMETERS"]).RasterCount == 3
+    # par and par2; par2 is nodata for the families with fewer than two parameters (VineCopula's
+    # count, from the family table), present for the others (t: ν; BB: δ; Tawn: its second)
+    parameters = gdal.Open(result["OUTPUT_PARAMETERS"])
+    assert parameters.RasterCount == 2
+    family = read_with_gdal(result["OUTPUT_FAMILY"])
+    par2 = parameters.GetRasterBand(2).ReadAsArray().astype(float)
+    par2[par2 == parameters.GetRasterBand(2).GetNoDataValue()] = np.nan
+    families = json.loads((ROOT / "resources" / "copula_families.json").read_text())["families"]
+    one_parameter = fitted & np.isin(family, [f["code"] for f in families
+                                              if f["parameters"] < 2])
+    assert np.isnan(par2[one_parameter]).all()
+    assert np.isfinite(par2[fitted & ~one_parameter]).all()
 
 
 def test_family_and_status_open_named(soilp_provider, planted):

@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from qgis.core import (
     QgsApplication,
     QgsProcessingContext,
@@ -20,8 +21,6 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsProject,
 )
-
-from conftest import ROOT
 
 
 def test_metadata_declares_a_processing_plugin_for_qgis_3_22_to_4():
@@ -106,7 +105,6 @@ def test_option_names_survive_a_model_file_round_trip(soilp_provider, tmp_path):
     with the named option (the wet-day count, checked against the values)."""
     import numpy as np
     import processing
-
     from conftest import daily_dates, read_with_gdal, write_daily_stack_with_gdal
 
     model = QgsProcessingModelAlgorithm("Wet days", "tests")
@@ -200,7 +198,6 @@ def test_engine_command_line_is_logged_and_repeats_the_run(soilp_provider, engin
 def test_loaded_outputs_carry_the_algorithm_name(soilp_provider, tmp_path):
     import numpy as np
     import processing
-
     from conftest import daily_dates, write_daily_stack_with_gdal
 
     values = np.full((31, 1, 2), 2.0)
