@@ -10,9 +10,9 @@ map's share of negative τ moves with the fitter. Planted here: weakly dependent
 within two.
 
 Open (strict xfail): starting the batched Tawn fits from VineCopula's start only makes this
-pass (at most 3 of the 150 cells differ instead of 7) and the demo's shares agree, but then 2 of the 48
-real ERA5 cells of ``test_copula_batched`` lose a weak Tawn that the reference's SLSQP reaches
-by its first, unit-Hessian step (46/48 < 97 %); see the report on issue 10.
+pass (at most 3 of the 150 cells differ instead of 7) and the demo's shares agree, but then 2 of
+the 48 real ERA5 cells of ``test_copula_batched`` lose a weak Tawn that the reference's SLSQP
+reaches by its first, unit-Hessian step (46/48 < 97 %); see the report on issue 10.
 """
 
 from __future__ import annotations
