@@ -51,7 +51,8 @@ def main() -> None:
         started = time.perf_counter()
         lagged_dependence(precipitation, soil_moisture, max_lag=MAX_LAG, chunk_cells=chunk)
         seconds = time.perf_counter() - started
-        print(f"{'lagged_dependence chunk ' + str(chunk):<34}{seconds:>10.2f}{CELLS / seconds:>12.0f}")
+        print(f"{'lagged_dependence chunk ' + str(chunk):<34}{seconds:>10.2f}"
+              f"{CELLS / seconds:>12.0f}")
     subset = slice(0, SCIPY_CELLS)
     started = time.perf_counter()
     scipy_loop(precipitation[subset], soil_moisture[subset])

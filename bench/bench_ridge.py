@@ -28,10 +28,11 @@ STACK_NAMES = ("soil_moisture", "precip_frequency", "precip_volume", "evapotrans
 
 
 def _block(cells: int, steps: int, seed: int = 0) -> list[np.ndarray]:
-    """Five float32 (cells, steps) stacks (SM, frequency, volume, ET, Ta) with 3 % missing values."""
+    """Five float32 (cells, steps) stacks (SM, frequency, volume, ET, Ta), 3 % missing values."""
     rng = np.random.default_rng(seed)
     freq, vol, et, temp = (rng.standard_normal((cells, steps), dtype=np.float32) for _ in range(4))
-    sm = 0.6 * vol + 0.3 * freq - 0.4 * et + 0.2 * temp + rng.standard_normal((cells, steps), dtype=np.float32)
+    sm = (0.6 * vol + 0.3 * freq - 0.4 * et + 0.2 * temp
+          + rng.standard_normal((cells, steps), dtype=np.float32))
     sm[rng.random((cells, steps)) < 0.03] = np.nan
     return [sm, freq, vol, et, temp]
 
@@ -65,11 +66,13 @@ def _write_stacks(block: list[np.ndarray], folder: Path) -> tuple[dict[str, str]
     cells, steps = block[0].shape
     height = cells // STEP_GRID_WIDTH
     grid = Grid.regular(-10.0, 60.0, 0.05, STEP_GRID_WIDTH, height)
-    dates = np.arange(np.datetime64("2000-01"), np.datetime64("2000-01") + steps).astype("datetime64[D]")
+    dates = np.arange(np.datetime64("2000-01"),
+                      np.datetime64("2000-01") + steps).astype("datetime64[D]")
     paths = {}
     for name, values in zip(STACK_NAMES, block):
         data = values[: height * STEP_GRID_WIDTH].T.reshape(steps, height, STEP_GRID_WIDTH)
-        paths[name] = str(write_stack(folder / f"{name}.tif", data, grid, dates, "monthly", "", style_qml=False))
+        paths[name] = str(write_stack(folder / f"{name}.tif", data, grid, dates, "monthly", "",
+                                      style_qml=False))
     return paths, grid
 
 
@@ -83,16 +86,20 @@ def bench_step(block: list[np.ndarray]) -> None:
         start = time.perf_counter()
         paths, grid = _write_stacks(block, folder)
         cells = grid.width * grid.height
-        print(f"\nridge_control step: {grid.width}x{grid.height} = {cells} cells x {block[0].shape[1]} steps, "
-              f"5 stacks written in {time.perf_counter() - start:.1f} s; automatic alpha, all outputs; "
-              "peak = resident memory of the engine and its workers together")
+        print(f"\nridge_control step: {grid.width}x{grid.height} = {cells} cells x "
+              f"{block[0].shape[1]} steps, "
+              f"5 stacks written in {time.perf_counter() - start:.1f} s; automatic alpha, "
+              "all outputs; peak = resident memory of the engine and its workers together")
         print(f"{'workers':<32}{'seconds':>10}{'cells/s':>12}{'peak MiB':>10}")
         for processes in (1, 2):
-            outputs = {f"output_{name}": str(folder / f"p{processes}_{name}.{ext}") for name, ext in (
-                ("coefficients", "tif"), ("weights", "tif"), ("rgb", "tif"), ("dominant", "tif"),
-                ("status", "tif"), ("table", "csv"), ("legend", "png"))}
-            seconds, peak = run_engine_step("ridge_control", {**paths, **outputs, "processes": processes})
-            print(f"{f'{processes} (engine CLI, incl. start-up)':<32}{seconds:>10.2f}{cells / seconds:>12.0f}{peak:>10.0f}")
+            outputs = {f"output_{name}": str(folder / f"p{processes}_{name}.{ext}")
+                       for name, ext in (("coefficients", "tif"), ("weights", "tif"),
+                                         ("rgb", "tif"), ("dominant", "tif"), ("status", "tif"),
+                                         ("table", "csv"), ("legend", "png"))}
+            seconds, peak = run_engine_step("ridge_control",
+                                            {**paths, **outputs, "processes": processes})
+            print(f"{f'{processes} (engine CLI, incl. start-up)':<32}{seconds:>10.2f}"
+                  f"{cells / seconds:>12.0f}{peak:>10.0f}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -104,14 +111,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args([] if argv is None else argv)  # `python -m bench ridge` passes none
     block = _block(args.cells, args.steps)
     input_mib = sum(a.nbytes for a in block) / 2**20
-    print(f"ridge control: {args.cells} cells x {args.steps} steps, 4 predictors (with Ta), float32 input "
-          f"{input_mib:.0f} MiB")
+    print(f"ridge control: {args.cells} cells x {args.steps} steps, 4 predictors (with Ta), "
+          f"float32 input {input_mib:.0f} MiB")
     print(f"{'case':<32}{'seconds':>10}{'cells/s':>12}{'peak MiB':>10}")
-    for label, kwargs in (("fixed alpha = 1", {"alpha": 1.0}), ("automatic alpha (LOO, 25 values)", {})):
+    for label, kwargs in (("fixed alpha = 1", {"alpha": 1.0}),
+                          ("automatic alpha (LOO, 25 values)", {})):
         seconds, peak = _measure(block, **kwargs)
         print(f"{label:<32}{seconds:>10.2f}{args.cells / seconds:>12.0f}{peak:>10.0f}")
     loop_cells = min(args.cells, 300)
-    print(f"{'sklearn per-cell loop, fixed':<32}{'':>10}{_sklearn_loop_rate(block, loop_cells):>12.0f}{'':>10}")
+    print(f"{'sklearn per-cell loop, fixed':<32}{'':>10}"
+          f"{_sklearn_loop_rate(block, loop_cells):>12.0f}{'':>10}")
     print(f"process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     if args.step_cells:
         bench_step([values[: args.step_cells] for values in block])

@@ -23,12 +23,14 @@ from soilp_qgis import tables
 
 out = {}
 t = time.perf_counter(); g = make_geography(); out["geography_s"] = time.perf_counter() - t
-t = time.perf_counter(); world = simulate(g, 2000, 2019, seed=0); out["simulate_s"] = time.perf_counter() - t
+t = time.perf_counter(); world = simulate(g, 2000, 2019, seed=0)
+out["simulate_s"] = time.perf_counter() - t
 out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 t = time.perf_counter(); biome_polygons(g); out["polygons_s"] = time.perf_counter() - t
 out["land_cells"] = int(g.land.sum()); out["days"] = int(world.daily_dates.size)
 months = world.daily_dates.astype("datetime64[M]")
-p = np.stack([world.precipitation[months == m].astype(float).sum(axis=0) for m in np.unique(months)])
+p = np.stack([world.precipitation[months == m].astype(float).sum(axis=0)
+              for m in np.unique(months)])
 names = tables.biome_names()
 rows = []
 negative_total = np.zeros(3); cells_total = 0
@@ -49,7 +51,7 @@ def main() -> None:
     env = dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2", MKL_NUM_THREADS="2")
     done = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, env=env,
                           check=True)
-    line = next(l for l in done.stdout.splitlines() if l.startswith("@@"))
+    line = next(printed for printed in done.stdout.splitlines() if printed.startswith("@@"))
     result = json.loads(line[2:])
     cell_days = result["land_cells"] * result["days"]
     print(f"{'step':<44} {'seconds':>8} {'peak MiB':>9} {'cell-days/s':>12}")
@@ -59,7 +61,8 @@ def main() -> None:
     print(f"{'biome_polygons 2° NH':<44} {result['polygons_s']:8.2f} {'':>9} {'':>12}")
     print(f"({result['land_cells']} land cells × {result['days']} days; budget ≤ 60 s, ≤ 4096 MiB)")
     print()
-    print("share of cells with negative monthly Kendall's tau (P sum vs SM), default area 2000–2019")
+    print("share of cells with negative monthly Kendall's tau (P sum vs SM), "
+          "default area 2000–2019")
     print(f"{'code':>4} {'biome':<62} {'cells':>5} {'0-7cm':>6} {'7-28cm':>6} {'28-100cm':>8}")
     for code, name, cells, *shares in result["dependence"]:
         print(f"{code:>4} {name:<62} {cells:>5} {shares[0]:6.1%} {shares[1]:6.1%} {shares[2]:8.1%}")

@@ -91,6 +91,25 @@ class BayesianDriversAlgorithm(SoilpAlgorithm):
                                        ("pymc", "pymc's own NUTS")],
                 "The NUTS implementation sampling the pymc model; both sample the same "
                 "posterior.", advanced=True),
+            parameters.choice(
+                "RANDOM_INTERCEPTS", "Random intercepts (DATA=cells)", [
+                    ("centred", "Centred"), ("non_centred", "Non-centred")],
+                "How the per-cell random intercepts of DATA=cells are sampled; the model and "
+                "its posterior are the same, only the sampler's geometry differs. centred: "
+                "each cell's intercepts for P and SM are drawn around the ecoregion's "
+                "intercepts; it mixes far better when every cell has many time steps (the "
+                "usual case). non_centred: standard-normal offsets scaled by the random-effect "
+                "covariance, as brms writes the model; try it when there are few time steps "
+                "per cell and the centred form shows divergent transitions. Ignored for "
+                "DATA=ecoregion_mean.", advanced=True),
+            parameters.choice(
+                "MASS_MATRIX", "Mass matrix (nutpie)", [
+                    ("diagonal", "Diagonal"), ("low_rank", "Low-rank modified")],
+                "The metric nutpie adapts during warm-up. diagonal: as Stan and brms adapt it. "
+                "low_rank: nutpie's low-rank modified mass matrix, which follows the "
+                "correlations between the interaction terms' coefficients and can need far "
+                "fewer steps per draw. Both target the same posterior; pymc's own NUTS always "
+                "uses a diagonal one.", advanced=True),
             parameters.csv_output(
                 "OUTPUT_TABLE", "Posterior summary (CSV)",
                 "One row per (ecoregion, parameter, term, response): mean, sd, q2.5, q97.5, "
@@ -99,7 +118,8 @@ class BayesianDriversAlgorithm(SoilpAlgorithm):
             described(QgsProcessingParameterVectorDestination(
                 "OUTPUT_LAYER", "Ecoregions with drivers", compat.SOURCE_VECTOR_POLYGON),
                 "The ecoregion polygons with, per term, the P and SM estimates (<term>_P, "
-                "<term>_SM), the quadrant and the cluster, the status and a converged flag."),
+                "<term>_SM), the quadrant and the cluster, the status (with the reason when an "
+                "ecoregion was skipped) and a converged flag."),
             described(QgsProcessingParameterFileDestination(
                 "OUTPUT_FIGURE", "Driver figure (PNG)", "PNG files (*.png)", optional=True,
                 createByDefault=False),

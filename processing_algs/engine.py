@@ -46,11 +46,11 @@ class EngineError(Exception):
     """The engine could not run the step; ``str()`` is the one-line reason for the user."""
 
 
-class EngineNotFound(EngineError):
+class EngineNotFound(EngineError):  # noqa: N818 - public name used across the plugin
     """No usable engine interpreter."""
 
 
-class EngineCancelled(EngineError):
+class EngineCancelled(EngineError):  # noqa: N818 - public name used across the plugin
     """The user cancelled the run."""
 
 

@@ -71,6 +71,25 @@ def enum_value(definition, engine_value: str):
     return index
 
 
+def add_bayes_children(add_child, combinations, layout: dict, stack, param, outputs_of,
+                       ecoregions: dict) -> None:
+    """One soilp:bayesiandrivers step per soil layer and scale (``bayes_<layer>_<scale>``), each
+    with its own table, ecoregion layer, figure and report."""
+    for row, where in enumerate(combinations):
+        layer, scale = where["layer"], where["scale"]
+        add_child(f"bayes_{layer}_{scale}", "bayesiandrivers",
+                  f"Bayesian drivers, {layout['dimensions']['layer'][layer]}, {scale}",
+                  1500.0, 60.0 + 70 * row,
+                  {"PRECIPITATION": stack("PRECIPITATION_VOLUME", scale),
+                   "SOIL_MOISTURE": stack(LAYER_INPUTS[layer], scale),
+                   "AIR_TEMPERATURE": stack("AIR_TEMPERATURE", scale),
+                   "GPP": stack("GPP", scale),
+                   "LST": stack("LAND_SURFACE_TEMPERATURE", scale),
+                   **{name: param(model_name) for model_name, name, _ in BAYES_INPUTS},
+                   **ecoregions},
+                  outputs_of("bayes", **where))
+
+
 def build():
     from qgis.core import (
         QgsApplication,
@@ -105,8 +124,8 @@ def build():
             "precipitation (monthly, seasonal, annual); copula dependence (Kendall's τ, tail "
             "dependence, families) of each soil layer at monthly and annual scale; lagged "
             "dependence (monthly); ridge control of each soil layer monthly, per season and "
-            "annually (ternary composites); Bayesian drivers per ecoregion (monthly and annual, "
-            "surface layer); and the HTML report. Everything is written into OUTPUT_FOLDER: "
+            "annually (ternary composites); Bayesian drivers per ecoregion (each soil layer, "
+            "monthly and annual); and the HTML report. Everything is written into OUTPUT_FOLDER: "
             "copula/, lag/, ridge/, bayes/, inputs/ (the prepared stacks) and report.html at "
             "the top, as listed in the plugin's docs/OUTPUTS.md. Every stack input is required; "
             "they start empty so that no project layer is taken by mistake."),
@@ -267,23 +286,13 @@ def build():
                    **ecoregions},
                   outputs_of("ridge", **where))
 
-    # 5. Bayesian drivers (surface layer), monthly and annual
-    for row, where in enumerate(combinations("bayes")):
-        scale = where["scale"]
-        add_child(f"bayes_{scale}", "bayesiandrivers", f"Bayesian drivers ({scale})",
-                  1500.0, 60.0 + 70 * row,
-                  {"PRECIPITATION": stack("PRECIPITATION_VOLUME", scale),
-                   "SOIL_MOISTURE": stack("SOIL_MOISTURE_LAYER1", scale),
-                   "AIR_TEMPERATURE": stack("AIR_TEMPERATURE", scale),
-                   "GPP": stack("GPP", scale),
-                   "LST": stack("LAND_SURFACE_TEMPERATURE", scale),
-                   **{name: param(model_name) for model_name, name, _ in BAYES_INPUTS},
-                   **ecoregions},
-                  outputs_of("bayes", **where))
+    # 5. Bayesian drivers per layer and scale (the paper's figures 7 and 8, three columns each)
+    add_bayes_children(add_child, combinations("bayes"), layout, stack, param, outputs_of,
+                       ecoregions)
 
     # 6. the report at the top of the folder, once everything else has run
     steps_before_report = list(children)
-    add_child("report", "report", "Dependence report", 1500.0, 300.0,
+    add_child("report", "report", "Dependence report", 1850.0, 200.0,
               {"INPUT_FOLDER": param("OUTPUT_FOLDER"), **ecoregions},
               outputs_of("report"))
     report = model.childAlgorithm("report")

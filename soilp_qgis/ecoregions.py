@@ -200,13 +200,15 @@ def is_vector(path: str | os.PathLike) -> bool:
 
 def load_ecoregions(path: str | os.PathLike, grid: Grid, field: str = "BIOME",
                     layer: str | None = None) -> np.ndarray:
-    """Ecoregion codes on ``grid`` from a polygon layer (rasterized by ``field``) or a raster on it."""
+    """Ecoregion codes on ``grid`` from a polygon layer (rasterized by ``field``) or a raster on
+    it."""
     if is_vector(path):
         return rasterize_ecoregions(path, grid, field=field, layer=layer)
     return read_ecoregion_raster(path, grid)
 
 
-def ecoregion_totals(data: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def ecoregion_totals(data: np.ndarray,
+                     codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per ecoregion and time step: ``(ecoregions, sums (K, time), valid_cells (K, time))``.
 
     ``data`` ``(time, rows, cols)`` or ``(time, cells)``, ``codes`` ``(rows, cols)`` or

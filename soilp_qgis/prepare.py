@@ -35,7 +35,8 @@ class Aggregated(NamedTuple):
     """Result of ``aggregate_time``; unpacks as ``values, dates, dropped``."""
 
     values: np.ndarray
-    """float32 ``(..., periods)``: one value per cell and complete period, NaN where too few valid steps."""
+    """float32 ``(..., periods)``: one value per cell and complete period, NaN where too few valid
+    steps."""
     dates: np.ndarray
     """``datetime64[D]`` first day of each period kept (DJF is stamped with its December)."""
     dropped: np.ndarray
@@ -51,7 +52,8 @@ def _check_dates(dates, n_steps: int, name: str) -> np.ndarray:
     except (TypeError, ValueError) as exc:
         raise InputError(f"{name} has band dates that are not dates: {exc}") from None
     if np.isnat(days).any():
-        raise InputError(f"{name} has a band without a date (band {int(np.isnat(days).argmax()) + 1})")
+        raise InputError(f"{name} has a band without a date "
+                         f"(band {int(np.isnat(days).argmax()) + 1})")
     if days.size != n_steps:
         raise InputError(f"{name} has {n_steps} time steps but {days.size} band dates")
     return days
@@ -63,7 +65,8 @@ def aggregate_time(data: np.ndarray, dates, source_scale: str, scale: str, stati
     """Summarise each ``scale`` period (monthly, seasonal, annual) of a finer stack, per cell.
 
     ``data`` is ``(..., time)`` with time LAST (a ``(cells, time)`` block); ``dates`` the first
-    day of each step, ``source_scale`` the stack's time scale (``daily``, ``monthly``, ``seasonal``).
+    day of each step, ``source_scale`` the stack's time scale (``daily``, ``monthly``,
+    ``seasonal``).
     ``statistic``: ``mean``, ``sum`` (precipitation volume), ``wet_day_count`` (precipitation
     frequency: days with a value ≥ ``wet_day_threshold``; daily stacks only), ``min``, ``max``.
 
@@ -109,7 +112,8 @@ def aggregate_time(data: np.ndarray, dates, source_scale: str, scale: str, stati
     if source_scale == "daily":
         expected = (next_period_start(periods, scale) - periods).astype(np.int64)
     else:
-        expected = np.full(periods.size, MONTHS_PER_PERIOD[scale] // MONTHS_PER_PERIOD[source_scale])
+        expected = np.full(periods.size,
+                           MONTHS_PER_PERIOD[scale] // MONTHS_PER_PERIOD[source_scale])
     keep = np.ones(periods.size, dtype=bool)
     keep[0] &= bool(steps[0] == periods[0])
     keep[-1] &= bool(next_period_start(steps[-1:], source_scale)[0]
@@ -155,7 +159,8 @@ def resampling_method(resampling: str) -> str:
 def align_to_grid(data: np.ndarray, src_grid, dst_grid, resampling: str = "average") -> np.ndarray:
     """Resample a stack ``(time, rows, cols)`` (or one band ``(rows, cols)``) onto ``dst_grid``.
 
-    Grids are ``timestack.Grid`` (``crs``, ``transform``, ``width``, ``height``); the CRS may differ.
+    Grids are ``timestack.Grid`` (``crs``, ``transform``, ``width``, ``height``); the CRS may
+    differ.
     ``resampling``: ``average`` (area-weighted mean of the source cells, for coarsening),
     ``bilinear``, ``nearest``, ``mode`` (most common value, for classes). NaN source cells are
     ignored; a target cell with no valid source is NaN. Band count and order are kept.

@@ -7,16 +7,17 @@ model, not in the weights)::
 
     SM = b_freq*F + b_vol*V + b_ET*E (+ b_Ta*T) + intercept
 
-with scikit-learn's penalty: minimise ||y - X b||^2 + alpha*||b||^2, intercept not penalised. Because
-every variable is centred over the cell's valid steps, the intercept is zero and the coefficients
-are ``(X'X + alpha I)^-1 X'y``. All cells are solved at once from the eigendecomposition of their
-small Gram matrices ``X'X = V diag(s^2) V'`` (the right singular vectors and squared singular values
-of ``X``); steps that are missing in a cell are zero rows of its ``X`` and ``y``, so cells with
-different missing steps need no loop.
+with scikit-learn's penalty: minimise ||y - X b||^2 + alpha*||b||^2, intercept not penalised.
+Because every variable is centred over the cell's valid steps, the intercept is zero and the
+coefficients are ``(X'X + alpha I)^-1 X'y``. All cells are solved at once from the
+eigendecomposition of their small Gram matrices ``X'X = V diag(s^2) V'`` (the right singular
+vectors and squared singular values of ``X``); steps that are missing in a cell are zero rows of
+its ``X`` and ``y``, so cells with different missing steps need no loop.
 
 When alpha is not fixed it is chosen per cell over a log-spaced grid by exact leave-one-out: the
-ridge fit with an unpenalised intercept is a linear smoother ``H = 11'/n + X (X'X + alpha I)^-1 X'``,
-so the leave-one-out residual of step i is ``e_i / (1 - h_ii)``.
+ridge fit with an unpenalised intercept is a linear smoother
+``H = 11'/n + X (X'X + alpha I)^-1 X'``, so the leave-one-out residual of step i is
+``e_i / (1 - h_ii)``.
 """
 
 from __future__ import annotations
@@ -122,9 +123,12 @@ def ridge_control(
     if min_observations < 3:
         raise InputError(f"MIN_OBSERVATIONS must be at least 3, got {min_observations}")
     if alpha is not None and not (np.isfinite(alpha) and alpha >= 0):
-        raise InputError(f"ALPHA must be a finite number >= 0 (or empty for automatic), got {alpha}")
-    grid = DEFAULT_ALPHA_GRID if alpha_grid is None else np.sort(np.asarray(alpha_grid, dtype=np.float64))
-    if alpha is None and (grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid) & (grid > 0))):
+        raise InputError(f"ALPHA must be a finite number >= 0 (or empty for automatic), "
+                         f"got {alpha}")
+    grid = (DEFAULT_ALPHA_GRID if alpha_grid is None
+            else np.sort(np.asarray(alpha_grid, dtype=np.float64)))
+    if alpha is None and (grid.ndim != 1 or grid.size == 0
+                          or not np.all(np.isfinite(grid) & (grid > 0))):
         raise InputError("alpha grid must be a non-empty list of finite positive penalties")
 
     cells = shape[0]
@@ -147,7 +151,7 @@ def ridge_control(
 
 
 def ridge_control_block(blocks: dict[str, np.ndarray], **options) -> dict[str, np.ndarray]:
-    """Block function for the block executor: :func:`ridge_control` on named ``(cells, time)`` inputs.
+    """Block function for the executor: :func:`ridge_control` on named ``(cells, time)`` inputs.
 
     ``blocks`` holds ``soil_moisture``, ``precip_frequency``, ``precip_volume``,
     ``evapotranspiration`` and optionally ``air_temperature``; ``options`` are
@@ -177,14 +181,16 @@ def _fit_chunk(arrays, alpha, grid, min_observations, out: RidgeControl, rows: s
     data = np.stack([np.asarray(a, dtype=np.float64) for a in arrays])  # (k, c, t)
     valid = np.all(np.isfinite(data), axis=0)  # (c, t)
     n = valid.sum(axis=1)
-    status = np.where(n == 0, _NO_DATA, np.where(n < min_observations, _TOO_FEW, _FITTED)).astype(np.uint8)
+    status = np.where(n == 0, _NO_DATA,
+                      np.where(n < min_observations, _TOO_FEW, _FITTED)).astype(np.uint8)
 
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         data = np.where(valid, data, 0.0)
         mean = data.sum(axis=2) / n  # (k, c)
         centred = np.where(valid, data - mean[:, :, None], 0.0)
         std = np.sqrt((centred * centred).sum(axis=2) / n)
-    overflow = ~np.all(np.isfinite(std) & np.isfinite(mean), axis=0)  # values beyond float64's range
+    # values beyond float64's range
+    overflow = ~np.all(np.isfinite(std) & np.isfinite(mean), axis=0)
     status[(status == _FITTED) & overflow] = _FIT_FAILED
     constant = np.any(std <= 1e-10 * np.abs(mean), axis=0)
     status[(status == _FITTED) & constant] = _CONSTANT
@@ -210,7 +216,8 @@ def _fit_chunk(arrays, alpha, grid, min_observations, out: RidgeControl, rows: s
             weights = np.abs(beta[:, :3]) / abs_sum[:, None]
         # A singular penalised Gram matrix (alpha = 0 with collinear predictors) has no unique fit.
         singular = s2[:, 0] + chosen <= 1e-12 * s2[:, -1]
-        good = np.all(np.isfinite(beta), axis=1) & np.isfinite(chosen) & (abs_sum > 0) & np.isfinite(abs_sum)
+        good = (np.all(np.isfinite(beta), axis=1) & np.isfinite(chosen) & (abs_sum > 0)
+                & np.isfinite(abs_sum))
         good &= ~singular
         status[ok[~good]] = _FIT_FAILED
         keep = ok[good]
@@ -224,7 +231,7 @@ def _fit_chunk(arrays, alpha, grid, min_observations, out: RidgeControl, rows: s
 
 
 def _loo_alpha(x, y, vecs, s2, r, n, grid) -> np.ndarray:
-    """Per cell, the grid penalty with the smallest mean squared leave-one-out residual (NaN if none).
+    """Per cell, the grid penalty with the least mean squared leave-one-out residual (NaN if none).
 
     ``x`` (m, p, t) and ``y`` (m, t) are zero on missing steps, which therefore add nothing.
     """
@@ -270,7 +277,8 @@ def dominant_class(weights: np.ndarray, strong_control: float = 0.75) -> np.ndar
 
 def dominant_class_shares(dominant: np.ndarray) -> dict[int, float]:
     """Fraction of the valid cells (not :data:`DOMINANT_NODATA`) in each dominant class code 0-3;
-    NaN for every class when there is no valid cell. The mapping :func:`ternary_legend_png` takes."""
+    NaN for every class when there is no valid cell. The mapping :func:`ternary_legend_png`
+    takes."""
     dom = np.asarray(dominant).ravel()
     valid = dom[dom != DOMINANT_NODATA]
     if valid.size == 0:

@@ -40,12 +40,13 @@ _MIXED_COLOR = (0.6, 0.6, 0.6)
 def _check_model(color_model: str) -> str:
     model = str(color_model).upper()
     if model not in COLOR_MODELS:
-        raise InputError(f"COLOR_MODEL must be one of {', '.join(COLOR_MODELS)}, got {color_model!r}")
+        raise InputError(f"COLOR_MODEL must be one of {', '.join(COLOR_MODELS)}, "
+                         f"got {color_model!r}")
     return model
 
 
 def _colors(weights: np.ndarray, model: str) -> np.ndarray:
-    """Channel intensities 0-1, ``(..., 3)`` as (R, G, B), from ``(..., 3)`` weights (freq, vol, ET)."""
+    """Channel intensities 0-1, ``(..., 3)`` (R, G, B) from ``(..., 3)`` weights (freq, vol, ET)."""
     w = np.asarray(weights, dtype=np.float64)
     if model == "CMY":
         return 1.0 - w
@@ -72,7 +73,8 @@ def ternary_rgb(weights: np.ndarray, color_model: str = "CMY") -> np.ndarray:
 @dataclass
 class TernaryLegend:
     """Where :func:`ternary_legend_png` drew things: PNG pixel positions ``(row, col)`` of the
-    triangle's corners, keyed ``frequency``, ``volume``, ``et``, and the image size ``(rows, cols)``."""
+    triangle's corners, keyed ``frequency``, ``volume``, ``et``, and the image size
+    ``(rows, cols)``."""
 
     path: Path
     corners: dict[str, tuple[float, float]]
@@ -102,7 +104,8 @@ def ternary_legend_png(
     path = Path(path)
     fig = Figure(figsize=(7.0, 3.6), dpi=dpi)
     FigureCanvasAgg(fig)
-    tri_ax = fig.add_axes((0.02, 0.04, 0.56, 0.84) if class_shares is not None else (0.1, 0.04, 0.8, 0.84))
+    tri_ax = fig.add_axes((0.02, 0.04, 0.56, 0.84) if class_shares is not None
+                          else (0.1, 0.04, 0.8, 0.84))
     _draw_triangle(tri_ax, model, strong_control)
     if class_shares is not None:
         _draw_histogram(fig.add_axes((0.68, 0.2, 0.3, 0.6)), model, class_shares, strong_control)
@@ -149,7 +152,8 @@ def _draw_triangle(ax, model: str, strong_control: float, resolution: int = 400)
     ax.axis("off")
 
 
-def _draw_histogram(ax, model: str, class_shares: Mapping[int, float], strong_control: float) -> None:
+def _draw_histogram(ax, model: str, class_shares: Mapping[int, float],
+                    strong_control: float) -> None:
     """Bar chart of the share of cells per dominant class, in the corner colours."""
     corner_weight = {2: (1.0, 0.0, 0.0), 1: (0.0, 1.0, 0.0), 3: (0.0, 0.0, 1.0)}
     labels, heights, colors = [], [], []
@@ -157,10 +161,12 @@ def _draw_histogram(ax, model: str, class_shares: Mapping[int, float], strong_co
         share = float(class_shares.get(code, 0.0))
         labels.append(label)
         heights.append(100.0 * (share if np.isfinite(share) else 0.0))
-        colors.append(tuple(_colors(np.array(corner_weight[code]), model)) if code in corner_weight else _MIXED_COLOR)
+        colors.append(tuple(_colors(np.array(corner_weight[code]), model))
+                      if code in corner_weight else _MIXED_COLOR)
     bars = ax.bar(range(len(labels)), heights, color=colors, edgecolor="black", linewidth=0.6)
     for bar, value in zip(bars, heights):
-        ax.text(bar.get_x() + bar.get_width() / 2, value, f"{value:.1f}", ha="center", va="bottom", fontsize=8)
+        ax.text(bar.get_x() + bar.get_width() / 2, value, f"{value:.1f}", ha="center",
+                va="bottom", fontsize=8)
     ax.set_xticks(range(len(labels)), labels, fontsize=8, rotation=30)
     ax.set_ylabel("Share of cells (%)", fontsize=9)
     ax.set_ylim(0, max(max(heights), 1.0) * 1.18)

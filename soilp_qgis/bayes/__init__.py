@@ -13,22 +13,29 @@ Pure functions over arrays and tables; the CLI step reads the rasters and writes
 - :mod:`.drivers`: the per-ecoregion loop.
 """
 
-from soilp_qgis.bayes.data import (DATA_MODES, PREDICTORS, RESPONSES, TERMS, EcoregionData,
-                                   EcoregionSkipped, assemble_ecoregion)
-from soilp_qgis.bayes.drivers import DriverProgress, fit_ecoregion, fit_ecoregions
-from soilp_qgis.bayes.model import build_driver_model
-from soilp_qgis.bayes.quadrants import (DriverPoints, cluster_points, driver_points,
-                                        least_squares_line, quadrant)
-from soilp_qgis.bayes.report import driver_figure, figure_png, report_html, write_report
-from soilp_qgis.bayes.sampling import SAMPLERS, DriverSampler, Posterior, SamplerSettings
-from soilp_qgis.bayes.summary import (EcoregionFit, coefficient_table, diagnostics_table,
-                                      posterior_table)
+from importlib import import_module
 
-__all__ = [
-    "DATA_MODES", "PREDICTORS", "RESPONSES", "TERMS", "SAMPLERS", "EcoregionData",
-    "EcoregionSkipped", "assemble_ecoregion", "build_driver_model", "DriverSampler", "Posterior",
-    "SamplerSettings", "EcoregionFit", "posterior_table", "coefficient_table",
-    "diagnostics_table", "DriverPoints", "quadrant", "cluster_points", "least_squares_line",
-    "driver_points", "driver_figure", "figure_png", "report_html", "write_report",
-    "DriverProgress", "fit_ecoregion", "fit_ecoregions",
-]
+#: public name -> submodule; imported on first use, so that reading a table or drawing a figure
+#: (the report) does not import pymc
+_WHERE = {
+    **dict.fromkeys(("DATA_MODES", "PREDICTORS", "RESPONSES", "TERMS", "EcoregionData",
+                     "EcoregionSkipped", "assemble_ecoregion"), "data"),
+    **dict.fromkeys(("DriverProgress", "fit_ecoregion", "fit_ecoregions"), "drivers"),
+    "build_driver_model": "model",
+    **dict.fromkeys(("DriverPoints", "cluster_points", "driver_points", "least_squares_line",
+                     "negative_drivers", "quadrant"), "quadrants"),
+    **dict.fromkeys(("driver_figure", "driver_panels_figure", "figure_png", "report_html",
+                     "write_report"), "report"),
+    **dict.fromkeys(("SAMPLERS", "DriverSampler", "Posterior", "SamplerSettings"), "sampling"),
+    **dict.fromkeys(("EcoregionFit", "coefficient_table", "diagnostics_table", "posterior_table",
+                     "run_convergence"), "summary"),
+}
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+
+
+__all__ = sorted(_WHERE)

@@ -9,7 +9,9 @@ kept as ``failed``; one that does not converge stays, flagged.
 
 from __future__ import annotations
 
+import threading
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Hashable, Mapping
 
@@ -79,27 +81,34 @@ def fit_ecoregions(blocks: Mapping[Hashable, Mapping[str, np.ndarray]], *, data:
                    settings: SamplerSettings | None = None,
                    sampler: DriverSampler | None = None,
                    progress: Callable[[DriverProgress], None] | None = None,
-                   log: Callable[[str], None] | None = None) -> list[EcoregionFit]:
-    """Fit every ecoregion in ``blocks`` (in its order) with one sampler; returns one
-    :class:`EcoregionFit` per ecoregion, skipped and failed ones included.
+                   log: Callable[[str], None] | None = None,
+                   parallel: int | None = None) -> list[EcoregionFit]:
+    """Fit every ecoregion in ``blocks`` with one sampler; returns one :class:`EcoregionFit` per
+    ecoregion in ``blocks``'s order, skipped and failed ones included.
 
     Pass ``sampler`` (instead of ``settings``) to reuse its compiled models across calls, e.g.
-    across seasons or time scales of one run.
+    across seasons or time scales of one run. ``parallel`` ecoregions are sampled at once, in
+    threads sharing the compiled models (default: the settings' ``parallel_fits``, as many as
+    the CPUs hold all their chains); each ecoregion's seeds depend on its label only, so the
+    results are the same whatever ``parallel`` is. ``progress`` gets the share of all chains'
+    iterations done over the whole run.
     """
     sampler = sampler or DriverSampler(settings)
     chains = sampler.settings.chains
+    parallel = max(1, int(parallel or sampler.settings.parallel_fits))
     count = len(blocks)
-    fits = []
-    for index, (ecoregion, variables) in enumerate(blocks.items()):
-        chain_share = np.zeros(chains)
+    share = np.zeros((max(count, 1), chains))
+    lock = threading.Lock()
 
-        def on_chain(chain: int, done: int, total: int, *, _e=ecoregion, _i=index,
-                     _share=chain_share) -> None:
+    def fit_one(index: int, ecoregion: Hashable, variables) -> EcoregionFit:
+        def on_chain(chain: int, done: int, total: int) -> None:
             if progress is None or not 0 <= chain < chains:
                 return
-            _share[chain] = done / total if total else 1.0
-            fraction = (_i + float(_share.mean())) / count
-            progress(DriverProgress(_e, _i, count, chain, chains, done, total, fraction))
+            with lock:
+                share[index, chain] = done / total if total else 1.0
+                fraction = float(share.sum()) / (count * chains)
+            progress(DriverProgress(ecoregion, index, count, chain, chains, done, total,
+                                    fraction))
 
         if log is not None:
             log(f"ecoregion {ecoregion} ({index + 1} of {count}): sampling")
@@ -111,5 +120,11 @@ def fit_ecoregions(blocks: Mapping[Hashable, Mapping[str, np.ndarray]], *, data:
             elif not fit.converged:
                 log(f"ecoregion {ecoregion} did not converge (max R-hat {fit.max_rhat:.3f}, "
                     f"{fit.divergences} divergent transitions); kept, flagged")
-        fits.append(fit)
-    return fits
+        return fit
+
+    jobs = [(index, ecoregion, variables)
+            for index, (ecoregion, variables) in enumerate(blocks.items())]
+    if parallel == 1 or count < 2:
+        return [fit_one(*job) for job in jobs]
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="soilp-bayes") as pool:
+        return list(pool.map(lambda job: fit_one(*job), jobs))

@@ -98,3 +98,21 @@ def driver_points(coefficients: pd.DataFrame, n_clusters: int = 3, seed: int = 0
     slope, intercept = least_squares_line(xy[:, 0], xy[:, 1])
     return DriverPoints(points[list(POINT_COLUMNS)], centres, slope, intercept)
 
+
+
+def negative_drivers(points: pd.DataFrame, label: str = "ecoregion") -> pd.DataFrame:
+    """The terms that drive a negative dependence, as the paper's section 3.3 reads them: one row
+    per (term, quadrant) with quadrant II or IV, in :data:`TERMS` order, listing the ecoregions
+    (column ``label`` of ``points``) whose point lies there and those of them that did not
+    converge. Columns: ``term``, ``quadrant``, ``ecoregions``, ``not_converged`` (tuples)."""
+    rows = []
+    negative = points[points["quadrant"].isin(NEGATIVE_DEPENDENCE_QUADRANTS)]
+    for term in TERMS:
+        for name in sorted(NEGATIVE_DEPENDENCE_QUADRANTS):
+            mine = negative[(negative["term"] == term) & (negative["quadrant"] == name)]
+            if len(mine):
+                rows.append({"term": term, "quadrant": name,
+                             "ecoregions": tuple(mine[label]),
+                             "not_converged": tuple(mine.loc[~mine["converged"].astype(bool),
+                                                             label])})
+    return pd.DataFrame(rows, columns=["term", "quadrant", "ecoregions", "not_converged"])

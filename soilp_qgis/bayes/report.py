@@ -1,4 +1,5 @@
-"""The driver figure (paper figures 7–8) and the HTML report of a Bayesian drivers run.
+"""The driver figure (paper figures 7–8), its three-panel form (one panel per soil layer) and the
+HTML report of a Bayesian drivers run.
 
 Figure: x = estimate for P, y = estimate for SM, one point per (ecoregion, term) coloured by term,
 the k-means clusters drawn as circles (centre = cluster centre, radius = farthest member), the
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -18,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Circle  # noqa: E402
 
 from soilp_qgis.bayes.data import TERMS  # noqa: E402
@@ -28,20 +31,38 @@ from soilp_qgis.report import html as h  # noqa: E402
 TERM_COLOURS: dict[str, str] = dict(zip(TERMS, plt.get_cmap("tab10").colors))
 
 
-def driver_figure(drivers: DriverPoints, title: str = "") -> Figure:
-    """The driver scatter of one run as a matplotlib figure (Agg, not shown)."""
+QUADRANT_CORNERS = {"I": (0.97, 0.97), "II": (0.03, 0.97), "III": (0.03, 0.03),
+                    "IV": (0.97, 0.03)}
+NO_POINTS_TEXT = "no fitted ecoregion"
+
+
+def draw_drivers(ax, drivers: DriverPoints | None, title: str = "", legend: bool = True) -> None:
+    """The driver scatter of one run on ``ax``: a point per (ecoregion, term) coloured by term
+    (one ``PathCollection`` per term, labelled with it), the k-means clusters as dashed circles,
+    the least-squares line in red, the axes through the origin and the quadrant names.
+    ``drivers`` None or without points: an empty panel saying so."""
+    ax.axhline(0.0, color="0.3", linewidth=0.8, zorder=1)
+    ax.axvline(0.0, color="0.3", linewidth=0.8, zorder=1)
+    for name, (hx, hy) in QUADRANT_CORNERS.items():
+        ax.text(hx, hy, name, transform=ax.transAxes, ha="right" if hx > 0.5 else "left",
+                va="top" if hy > 0.5 else "bottom", fontsize=11, color="0.35")
+    ax.set_xlabel("Estimate for precipitation (P)")
+    ax.set_ylabel("Estimate for soil moisture (SM)")
+    if title:
+        ax.set_title(title)
+    if drivers is None or not len(drivers.points):
+        ax.text(0.5, 0.5, NO_POINTS_TEXT, transform=ax.transAxes, ha="center", va="center",
+                color="0.4")
+        return
     points = drivers.points
     x = points["estimate_P"].to_numpy(dtype=np.float64)
     y = points["estimate_SM"].to_numpy(dtype=np.float64)
-    fig, ax = plt.subplots(figsize=(7.0, 6.5), dpi=120)
-    ax.axhline(0.0, color="0.3", linewidth=0.8, zorder=1)
-    ax.axvline(0.0, color="0.3", linewidth=0.8, zorder=1)
     for term in TERMS:
         mine = (points["term"] == term).to_numpy()
         if mine.any():
             ax.scatter(x[mine], y[mine], s=28, color=TERM_COLOURS[term], label=term,
                        edgecolor="white", linewidth=0.4, zorder=3)
-    span = max(np.abs(np.concatenate([x, y, [1e-3]])).max(), 1e-3) if x.size else 1.0
+    span = max(np.abs(np.concatenate([x, y, [1e-3]])).max(), 1e-3)
     labels = points["cluster"].to_numpy()
     for k, centre in enumerate(drivers.centres):
         members = labels == k
@@ -56,17 +77,35 @@ def driver_figure(drivers: DriverPoints, title: str = "") -> Figure:
                 zorder=4, label=f"least squares (slope {drivers.slope:.2f})")
     ax.set_aspect("equal", adjustable="datalim")
     ax.autoscale_view()
-    for name, (hx, hy) in {"I": (0.97, 0.97), "II": (0.03, 0.97), "III": (0.03, 0.03),
-                           "IV": (0.97, 0.03)}.items():
-        ax.text(hx, hy, name, transform=ax.transAxes, ha="right" if hx > 0.5 else "left",
-                va="top" if hy > 0.5 else "bottom", fontsize=11, color="0.35")
-    ax.set_xlabel("Estimate for precipitation (P)")
-    ax.set_ylabel("Estimate for soil moisture (SM)")
-    if title:
-        ax.set_title(title)
-    if len(points):
+    if legend:
         ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
+
+
+def driver_figure(drivers: DriverPoints, title: str = "") -> Figure:
+    """The driver scatter of one run as a matplotlib figure (Agg, not shown)."""
+    fig, ax = plt.subplots(figsize=(7.0, 6.5), dpi=120)
+    draw_drivers(ax, drivers, title)
     fig.tight_layout()
+    return fig
+
+
+def driver_panels_figure(panels: Sequence[tuple[str, DriverPoints | None]], title: str = ""
+                         ) -> Figure:
+    """The paper's figure 7 or 8: one driver panel per soil layer, side by side (``panels``:
+    (panel title, the layer's driver points or None)), with one legend of the terms below."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 5.6), dpi=110,
+                             squeeze=False)
+    for ax, (panel_title, drivers) in zip(axes[0], panels):
+        draw_drivers(ax, drivers, panel_title, legend=False)
+    handles = [Line2D([], [], marker="o", linestyle="", color=TERM_COLOURS[term], label=term)
+               for term in TERMS]
+    handles.append(Line2D([], [], color="red", label="least squares"))
+    handles.append(Line2D([], [], color="0.25", linestyle="--", label="k-means cluster"))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8,
+               frameon=False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0.0, 0.06, 1.0, 1.0))
     return fig
 
 

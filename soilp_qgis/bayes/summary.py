@@ -128,3 +128,44 @@ def coefficient_table(fits: list[EcoregionFit]) -> pd.DataFrame:
 def diagnostics_table(fits: list[EcoregionFit]) -> pd.DataFrame:
     """One row per ecoregion, skipped and failed ones included, with the reason."""
     return pd.DataFrame([fit.diagnostics() for fit in fits], columns=list(DIAGNOSTIC_COLUMNS))
+
+
+def flag_reason(max_rhat: float, divergences: int, min_ess_bulk: float = float("nan")) -> str:
+    """Why an ecoregion's fit is flagged, in words for the report ("" when it is not)."""
+    reasons = []
+    if not np.isfinite(max_rhat) or max_rhat >= RHAT_LIMIT:
+        reasons.append(f"max R-hat {max_rhat:.3f} ≥ {RHAT_LIMIT}: the chains disagree, so the "
+                       "estimates are not reliable"
+                       + (f" (min bulk ESS {min_ess_bulk:.0f})" if np.isfinite(min_ess_bulk)
+                          else ""))
+    if divergences > 0:
+        reasons.append(f"{divergences} divergent transition{'s' if divergences != 1 else ''}: "
+                       "the sampler met regions it could not follow (typically the random "
+                       "intercepts' funnel), so the posterior may be slightly biased there; a "
+                       "higher TARGET_ACCEPT (or RANDOM_INTERCEPTS=non_centred) usually removes "
+                       "them")
+    return "; ".join(reasons)
+
+
+def run_convergence(table: pd.DataFrame, label: str = "ecoregion") -> dict:
+    """Convergence of one run from its coefficient table (:func:`coefficient_table`, as read back
+    from the CSV): ecoregions fitted and converged, rows and rows with R-hat < :data:`RHAT_LIMIT`,
+    the largest R-hat, smallest ESS, divergent transitions and tree-depth hits summed over the
+    ecoregions, and the flagged ecoregions (column ``label``) with :func:`flag_reason`."""
+    rhat = table["rhat"].to_numpy(dtype=np.float64)
+    per_ecoregion = table.groupby(label, sort=False).agg(
+        max_rhat=("rhat", "max"), min_ess_bulk=("ess_bulk", "min"),
+        divergences=("divergences", "first"), tree_depth_hits=("tree_depth_hits", "first"),
+        converged=("converged", "all"))
+    flagged = [(str(name), flag_reason(float(row.max_rhat), int(row.divergences),
+                                       float(row.min_ess_bulk)))
+               for name, row in per_ecoregion.iterrows() if not bool(row.converged)]
+    return {"ecoregions": int(len(per_ecoregion)),
+            "converged": int(per_ecoregion["converged"].astype(bool).sum()),
+            "rows": int(len(table)), "rows_converged": int((rhat < RHAT_LIMIT).sum()),
+            "max_rhat": float(np.nanmax(rhat)) if rhat.size else float("nan"),
+            "min_ess_bulk": float(table["ess_bulk"].min()) if len(table) else float("nan"),
+            "min_ess_tail": float(table["ess_tail"].min()) if len(table) else float("nan"),
+            "divergences": int(per_ecoregion["divergences"].sum()),
+            "tree_depth_hits": int(per_ecoregion["tree_depth_hits"].sum()),
+            "flagged": flagged}

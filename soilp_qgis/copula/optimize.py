@@ -54,44 +54,44 @@ def newton_fit(family, starts, lower, upper, two, d, n, needed):
     plus a wide margin (``PRUNE_MARGIN`` and twice the predicted gain) stays below it, the fit
     stops and returns −inf (−inf: never stop).
     """
-    x0, x1 = starts[0, 0], starts[0, 1]
+    k_starts = starts.shape[0]
+    points = np.empty((k_starts, 2))
+    evaluations = np.empty((k_starts, 6))  # each start's (f, gradient, Hessian), reused
+    for k in range(k_starts):
+        points[k, 0] = _clip(starts[k, 0], lower[0], upper[0])
+        points[k, 1] = _clip(starts[k, 1], lower[1], upper[1]) if two else starts[k, 1]
+    evaluations[0] = _evaluate(family, points[0, 0], points[0, 1], d, n)
     if needed > -np.inf:  # a hopeless candidate is usually plain from the first start already
-        a = _clip(x0, lower[0], upper[0])
-        b = _clip(x1, lower[1], upper[1]) if two else x1
-        f, g0, g1, h00, h01, h11 = _evaluate(family, a, b, d, n)
+        f, g0, g1, h00, h01, h11 = evaluations[0]
         det = h00 * h11 - h01 * h01 if two else -h00
         if h00 < 0 and det > 0:
             # the Newton step's g·s = gᵀ(−H)⁻¹g
             gain = -(h11 * g0 * g0 - 2.0 * h01 * g0 * g1 + h00 * g1 * g1) / det if two else (
                 -g0 * g0 / h00)
             if f + 1.5 * gain + PRUNE_MARGIN < needed:
-                return a, b, -np.inf
-    values = np.full(starts.shape[0], -np.inf)
-    for k in range(starts.shape[0]):
-        a = _clip(starts[k, 0], lower[0], upper[0])
-        b = _clip(starts[k, 1], lower[1], upper[1]) if two else starts[k, 1]
-        values[k] = _evaluate(family, a, b, d, n)[0]
-    order = np.argsort(-values)
-    if values[order[0]] == -np.inf:
+                return points[0, 0], points[0, 1], -np.inf
+    for k in range(1, k_starts):
+        evaluations[k] = _evaluate(family, points[k, 0], points[k, 1], d, n)
+    order = np.argsort(-evaluations[:, 0])
+    if evaluations[order[0], 0] == -np.inf:
         return starts[0, 0], starts[0, 1], -np.inf
     # Newton from the best start; with many starts (a multimodal family) from the second too
     best0, best1, best = 0.0, 0.0, -np.inf
-    for r in range(2 if starts.shape[0] > 3 else 1):
+    for r in range(2 if k_starts > 3 else 1):
         k = order[r]
-        if values[k] == -np.inf:
+        if evaluations[k, 0] == -np.inf:
             break
-        a = _clip(starts[k, 0], lower[0], upper[0])
-        b = _clip(starts[k, 1], lower[1], upper[1]) if two else starts[k, 1]
-        x0, x1, f = _newton(family, a, b, lower, upper, two, d, n, needed)
+        x0, x1, f = _newton(family, points[k, 0], points[k, 1], evaluations[k], lower, upper,
+                            two, d, n, needed)
         if f > best:
             best0, best1, best = x0, x1, f
     return best0, best1, best
 
 
 @njit(cache=True, error_model="numpy")
-def _newton(family, x0, x1, lower, upper, two, d, n, needed):
-    """Newton iterations of ``newton_fit`` from (x0, x1)."""
-    f, g0, g1, h00, h01, h11 = _evaluate(family, x0, x1, d, n)
+def _newton(family, x0, x1, start, lower, upper, two, d, n, needed):
+    """Newton iterations of ``newton_fit`` from (x0, x1), where ``_evaluate`` gave ``start``."""
+    f, g0, g1, h00, h01, h11 = start[0], start[1], start[2], start[3], start[4], start[5]
     span0, span1 = upper[0] - lower[0], upper[1] - lower[1]
     step, gain = 0.0, 0.0
     for _ in range(MAX_NEWTON):

@@ -75,9 +75,9 @@ def ridge_legend(folder: Path, layer: str, period: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def bayes_file(folder: Path, scale: str, what: str) -> Path:
-    """The Bayesian output ``what`` (``table.csv``, ``figure.png`` …) of a scale."""
-    return Path(folder) / relative_path("bayes", what, scale=scale)
+def bayes_file(folder: Path, layer: str, scale: str, what: str) -> Path:
+    """The Bayesian output ``what`` (``table.csv``, ``figure.png`` …) of a layer and scale."""
+    return Path(folder) / relative_path("bayes", what, layer=layer, scale=scale)
 
 
 def find_ecoregion_raster(folder: Path) -> Path | None:

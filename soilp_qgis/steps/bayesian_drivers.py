@@ -6,6 +6,7 @@ the ecoregion layer."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,9 @@ STACKS = ("precipitation", "soil_moisture", "air_temperature", "gpp", "lst")
 #: named here so that reading the parameters does not import pymc (a test checks they agree)
 DATA_MODES = ("cells", "ecoregion_mean")
 SAMPLERS = ("nutpie", "pymc")
+#: ``bayes.model.RANDOM_INTERCEPT_FORMS`` and ``bayes.sampling.MASS_MATRICES``, likewise
+RANDOM_INTERCEPTS = ("centred", "non_centred")
+MASS_MATRICES = ("diagonal", "low_rank")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ class Parameters(StepParameters):
     seed: int = contract.integer(0, minimum=0)
     n_clusters: int = contract.integer(3, minimum=1)
     sampler: str = contract.choice(SAMPLERS, "nutpie")
+    random_intercepts: str = contract.choice(RANDOM_INTERCEPTS, "centred")
+    mass_matrix: str = contract.choice(MASS_MATRICES, "diagonal")
     output_table: str | None = contract.file_output()
     output_layer: str | None = contract.vector_output()
     output_figure: str | None = contract.file_output()
@@ -89,8 +95,8 @@ def ecoregion_blocks(stacks: dict[str, np.ndarray], codes: np.ndarray
 
 def ecoregion_layer(points: pd.DataFrame, diagnostics: pd.DataFrame, p: Parameters, grid,
                     codes: np.ndarray):
-    """Ecoregion polygons with, per term, the P and SM estimates, quadrant and cluster, and the
-    ``converged`` flag."""
+    """Ecoregion polygons with, per term, the P and SM estimates, quadrant and cluster, the
+    status (and why an ecoregion was skipped or failed) and the ``converged`` flag."""
     import geopandas
 
     from ..ecoregions import read_ecoregion_polygons
@@ -113,6 +119,7 @@ def ecoregion_layer(points: pd.DataFrame, diagnostics: pd.DataFrame, p: Paramete
     status = diagnostics.set_index("ecoregion")
     frame["status"] = [str(status["status"].get(code, "not in grid"))
                        for code in frame["ecoregion"]]
+    frame["reason"] = [str(status["reason"].get(code, "") or "") for code in frame["ecoregion"]]
     frame["converged"] = [bool(status["converged"].get(code, False)) for code in frame["ecoregion"]]
     for term, rows in points.groupby("term", sort=False):
         stem = str(term).replace(":", "_")
@@ -137,7 +144,9 @@ def bayesian_drivers(p: Parameters, outputs: StepOutputs, report: Reporter) -> d
     codes = ecoregion_codes(p, grid)
     settings = SamplerSettings(chains=p.chains, tune=p.tune, draws=p.draws,
                                max_treedepth=p.max_treedepth, target_accept=p.target_accept,
-                               seed=p.seed, sampler=p.sampler)
+                               seed=p.seed, sampler=p.sampler,
+                               random_intercepts=p.random_intercepts,
+                               mass_matrix=p.mass_matrix)
     settings.validate()
     steps = season_time_steps(first, p.season)
     stacks = {key: read_stack(info, time=steps) for key, info in infos.items()}
@@ -145,7 +154,8 @@ def bayesian_drivers(p: Parameters, outputs: StepOutputs, report: Reporter) -> d
     if not blocks:
         raise InputError("no ecoregion code (> 0) lies on the stacks' grid")
     report.info(f"{len(blocks)} ecoregions, DATA={p.data}, {settings.chains} chains × "
-                f"({settings.tune} warm-up + {settings.draws} draws), sampler {settings.sampler}")
+                f"({settings.tune} warm-up + {settings.draws} draws), sampler {settings.sampler}"
+                + (f", {p.random_intercepts} random intercepts" if p.data == "cells" else ""))
     sampling = report.sub(0.0, 0.9)
     fits = fit_ecoregions(blocks, data=p.data, max_cells=p.max_cells, settings=settings,
                           progress=lambda where: sampling.progress(where.fraction),
@@ -177,8 +187,9 @@ def bayesian_drivers(p: Parameters, outputs: StepOutputs, report: Reporter) -> d
     table = coefficients.assign(ecoregion_name=[names.get(e, str(e))
                                                 for e in coefficients["ecoregion"]])
     results.update(outputs.csv("output_table", table.to_dict("records"), list(table.columns)))
-    title = "Bayesian drivers of the precipitation–soil moisture dependence" + (
-        f" ({p.season})" if p.season != "all" else "")
+    title = (f"Bayesian drivers of the precipitation–soil moisture dependence "
+             f"({Path(infos['soil_moisture'].path).stem}, {first.time_scale}"
+             + (f", {p.season})" if p.season != "all" else ")"))
     figure = driver_figure(drivers, title)
     if outputs.given("output_figure"):
         outputs.path("output_figure").write_bytes(figure_png(figure))
@@ -190,11 +201,15 @@ def bayesian_drivers(p: Parameters, outputs: StepOutputs, report: Reporter) -> d
             settings={"DATA": p.data, "chains": settings.chains, "tune": settings.tune,
                       "draws": settings.draws, "max_treedepth": settings.max_treedepth,
                       "target_accept": settings.target_accept, "seed": settings.seed,
-                      "sampler": settings.sampler})
+                      "sampler": settings.sampler, "mass matrix": settings.mass_matrix,
+                      **({"random intercepts": settings.random_intercepts}
+                         if p.data == "cells" else {})})
         results["OUTPUT_REPORT"] = outputs.final("output_report")
     if outputs.given("output_layer"):
         frame = ecoregion_layer(drivers.points, diagnostics, p, grid, codes)
-        write_geopackage(frame, outputs.path("output_layer"), "bayesian_drivers")
+        # the layer is named after its file, so the layers of several runs stay apart
+        write_geopackage(frame, outputs.path("output_layer"),
+                         Path(outputs.final("output_layer")).stem)
         results["OUTPUT_LAYER"] = outputs.final("output_layer")
     for reason in reasons:
         report.warning(f"ecoregion {reason}")

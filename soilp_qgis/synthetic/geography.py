@@ -108,7 +108,8 @@ def _grid(extent, resolution) -> tuple[np.ndarray, np.ndarray]:
     try:
         xmin, ymin, xmax, ymax = (float(v) for v in extent)
     except (TypeError, ValueError):
-        raise InputError(f"EXTENT must be four numbers (xmin, ymin, xmax, ymax); got {extent!r}") from None
+        raise InputError(f"EXTENT must be four numbers (xmin, ymin, xmax, ymax); "
+                         f"got {extent!r}") from None
     resolution = float(resolution)
     if not resolution > 0:
         raise InputError(f"RESOLUTION must be positive; got {resolution}")
@@ -202,14 +203,16 @@ def climate_normals(lat: np.ndarray, elevation: np.ndarray, coast: dict[str, np.
     mean_t = (28.0 - 50.0 * (alat / 90.0) ** 1.8 - 5.0 * elevation / 1000.0
               - 9.0 * continentality * (alat / 90.0) + 0.8 * noise)
     amplitude = 1.2 + (alat / 90.0) * (5.0 + 20.0 * continentality) + 0.3 * np.abs(noise)
-    itcz = 2300.0 * np.exp(-((lat - 4.0) / 10.0) ** 2) * (0.55 + 0.45 * np.exp(-coast["nearest"] / 1500.0))
+    itcz = (2300.0 * np.exp(-((lat - 4.0) / 10.0) ** 2)
+            * (0.55 + 0.45 * np.exp(-coast["nearest"] / 1500.0)))
     monsoon = 1500.0 * np.exp(-((alat - 22.0) / 8.0) ** 2) * east_coast
     westerly = 1100.0 * np.exp(-((alat - 50.0) / 11.0) ** 2) * (0.3 + 0.7 * west_coast)
     convective = 450.0 * np.exp(-((alat - 48.0) / 14.0) ** 2) * continentality
     orographic = 0.25 * elevation * (0.5 * west_coast + 0.5 * east_coast)
     base = 70.0
     cold = np.clip(np.exp(0.05 * (mean_t - 5.0)), 0.35, 1.0)
-    total = (itcz + monsoon + westerly + convective + orographic + base) * cold * np.exp(0.25 * noise)
+    total = ((itcz + monsoon + westerly + convective + orographic + base)
+             * cold * np.exp(0.25 * noise))
     mediterranean = np.exp(-((alat - 37.0) / 6.0) ** 2) * west_coast
     summer = (0.8 * itcz * np.clip(alat / 8.0, 0.0, 1.0) + monsoon + convective
               + 0.5 * (itcz * (1 - np.clip(alat / 8.0, 0.0, 1.0)) + westerly * (1 - mediterranean)
@@ -220,7 +223,8 @@ def climate_normals(lat: np.ndarray, elevation: np.ndarray, coast: dict[str, np.
             "mediterranean_index": mediterranean, "continentality": continentality}
 
 
-def classify_biomes(lat, land, elevation, climate, lake, wetland, coastal, mangrove_noise) -> np.ndarray:
+def classify_biomes(lat, land, elevation, climate, lake, wetland, coastal,
+                    mangrove_noise) -> np.ndarray:
     """WWF biome codes from climate, relief and azonal features (0 where not land)."""
     t = climate["mean_temperature"]
     amp = climate["temperature_amplitude"]
@@ -287,34 +291,37 @@ def make_geography(extent=(-180.0, 0.0, 180.0, 90.0), resolution: float = 2.0, s
         plon = extent[0] + (np.arange(-nx_pad, cols + nx_pad) + 0.5) * resolution
         plat = extent[3] - (np.arange(-ny_pad, rows + ny_pad) + 0.5) * resolution
         plat = np.clip(plat, -89.99, 89.99)
-        LON, LAT = np.meshgrid(plon, plat)
+        pad_lon_grid, pad_lat_grid = np.meshgrid(plon, plat)
         centres = rng.uniform(-2.5, 2.5, (len(_CONTINENTS), 2))
-        land_noise = smooth_field(LON, LAT, rng, wavelength=(8.0, 40.0))
-        relief_noise = smooth_field(LON, LAT, rng, wavelength=(5.0, 25.0))
-        climate_noise = smooth_field(LON, LAT, rng, wavelength=(10.0, 50.0))
-        feature_noise = smooth_field(LON, LAT, rng, wavelength=(4.0, 16.0))
-        land_pad = _land_field(LON, LAT, centres, land_noise) > 0.0
-        land_pad &= np.abs(LAT) < 86.0
+        land_noise = smooth_field(pad_lon_grid, pad_lat_grid, rng, wavelength=(8.0, 40.0))
+        relief_noise = smooth_field(pad_lon_grid, pad_lat_grid, rng, wavelength=(5.0, 25.0))
+        climate_noise = smooth_field(pad_lon_grid, pad_lat_grid, rng, wavelength=(10.0, 50.0))
+        feature_noise = smooth_field(pad_lon_grid, pad_lat_grid, rng, wavelength=(4.0, 16.0))
+        land_pad = _land_field(pad_lon_grid, pad_lat_grid, centres, land_noise) > 0.0
+        land_pad &= np.abs(pad_lat_grid) < 86.0
         coast_pad = coast_distances(land_pad, plat, resolution)
         window = (slice(ny_pad, ny_pad + rows), slice(nx_pad, nx_pad + cols))
         land = land_pad[window]
-        LONw, LATw = LON[window], LAT[window]
+        lon_grid, lat_grid = pad_lon_grid[window], pad_lat_grid[window]
         coast = {k: v[window] for k, v in coast_pad.items()}
-        relief = np.zeros_like(LONw)
+        relief = np.zeros_like(lon_grid)
         for lon0, lat0, a, b, h in _MOUNTAINS:
-            d = _ellipse_distance(LONw, LATw, lon0, lat0, a, b)
+            d = _ellipse_distance(lon_grid, lat_grid, lon0, lat0, a, b)
             relief += h * np.exp(-d * d)
         elevation = np.where(land, np.maximum(relief * (1.0 + 0.18 * relief_noise[window])
-                                              + 250.0 * (1.0 + relief_noise[window]) * (1.0 - np.exp(-coast["nearest"] / 500.0)),
+                                              + 250.0 * (1.0 + relief_noise[window])
+                                              * (1.0 - np.exp(-coast["nearest"] / 500.0)),
                                               2.0), 0.0)
-        climate = climate_normals(LATw, elevation, coast, climate_noise[window])
+        climate = climate_normals(lat_grid, elevation, coast, climate_noise[window])
         climate["west_coast"] = np.exp(-coast["west"] / 1400.0)
         lake = np.zeros_like(land)
         for lon0, lat0, r in _LAKES:
-            lake |= _ellipse_distance(LONw, LATw, lon0, lat0, r, r) < 1.0 + 0.25 * feature_noise[window]
+            lake |= (_ellipse_distance(lon_grid, lat_grid, lon0, lat0, r, r)
+                     < 1.0 + 0.25 * feature_noise[window])
         wetland = np.zeros_like(land)
         for lon0, lat0, r in _WETLANDS:
-            wetland |= _ellipse_distance(LONw, LATw, lon0, lat0, r, r) < 1.0 + 0.25 * feature_noise[window]
+            wetland |= (_ellipse_distance(lon_grid, lat_grid, lon0, lat0, r, r)
+                        < 1.0 + 0.25 * feature_noise[window])
         sea = ~land_pad
         near_sea = np.zeros_like(sea)
         for dy in (-1, 0, 1):
@@ -322,14 +329,14 @@ def make_geography(extent=(-180.0, 0.0, 180.0, 90.0), resolution: float = 2.0, s
                 near_sea |= np.roll(np.roll(sea, dy, axis=0), dx, axis=1)
         coastal = land & near_sea[window]
         lake &= land & ~coastal
-        biome = classify_biomes(LATw, land, elevation, climate, lake, wetland, coastal,
+        biome = classify_biomes(lat_grid, land, elevation, climate, lake, wetland, coastal,
                                 feature_noise[window])
         source = "generated"
     else:
         biome = np.asarray(biome_codes)
         if biome.shape != (rows, cols):
-            raise InputError(f"ECOREGIONS raster has {biome.shape[0]} rows × {biome.shape[1]} columns "
-                             f"but EXTENT/RESOLUTION give {rows} × {cols}")
+            raise InputError(f"ECOREGIONS raster has {biome.shape[0]} rows × {biome.shape[1]} "
+                             f"columns but EXTENT/RESOLUTION give {rows} × {cols}")
         valid = set(table.codes) | {0}
         found = set(np.unique(biome).astype(int).tolist())
         if not found <= valid:
@@ -337,11 +344,11 @@ def make_geography(extent=(-180.0, 0.0, 180.0, 90.0), resolution: float = 2.0, s
                              f"WWF biome codes (1–14, 98, 99; 0 = no land)")
         biome = biome.astype(np.uint8)
         land = biome > 0
-        LONw, LATw = np.meshgrid(lon, lat)
-        noise = smooth_field(LONw, LATw, rng, wavelength=(10.0, 50.0))
+        lon_grid, lat_grid = np.meshgrid(lon, lat)
+        noise = smooth_field(lon_grid, lat_grid, rng, wavelength=(10.0, 50.0))
         coast = coast_distances(land, lat, resolution)
         elevation = np.where(land, table.lookup("elevation", biome) * (1.0 + 0.1 * noise), 0.0)
-        climate = climate_normals(LATw, elevation, coast, noise)
+        climate = climate_normals(lat_grid, elevation, coast, noise)
         source = "given"
 
     _hold_in_envelope(biome, climate)

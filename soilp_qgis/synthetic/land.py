@@ -63,7 +63,7 @@ def snow_cover(swe) -> np.ndarray:
 
 
 def soil_temperature_step(t_soil, t_air, cover, response_days=10.0) -> np.ndarray:
-    """Soil temperature relaxing towards air temperature; snow cover insulates (damps the forcing)."""
+    """Soil temperature relaxing towards air temperature; snow cover insulates (damps forcing)."""
     forcing = t_air * (1.0 - 0.7 * cover)
     return t_soil + (forcing - t_soil) / response_days
 
@@ -81,12 +81,12 @@ def soil_step(water, liquid_input, frozen, transpiration_demand, evaporation_dem
     Order: infiltration (blocked while frozen; limited by an infiltration capacity that a dry top
     layer seals down to half, so that intense rain partly runs off; a bypass share goes by
     macropores to the deeper layers; layers fill up to saturation, top-down; what does not fit
-    runs off), gravity drainage above field capacity (none
-    while frozen; out of the bottom layer = drainage), capillary rise towards a drier layer above,
-    transpiration drawn from the layers by root share × water availability, and soil evaporation
-    from the top layer down to its hygroscopic water (``hygroscopic_water``, mm, default the
-    fixed residual), which a drier top layer regains by vapour adsorption (negative evaporation:
-    dew and adsorption in humid nights and cool seasons). Returns ``(water, fluxes)`` with fluxes in mm: infiltration, runoff,
+    runs off), gravity drainage above field capacity (none while frozen; out of the bottom layer =
+    drainage), capillary rise towards a drier layer above, transpiration drawn from the layers by
+    root share × water availability, and soil evaporation from the top layer down to its
+    hygroscopic water (``hygroscopic_water``, mm, default the fixed residual), which a drier top
+    layer regains by vapour adsorption (negative evaporation: dew and adsorption in humid nights
+    and cool seasons). Returns ``(water, fluxes)`` with fluxes in mm: infiltration, runoff,
     drainage, transpiration, evaporation, evapotranspiration, water_stress (root-weighted
     availability, 0–1).
     """
@@ -125,8 +125,12 @@ def soil_step(water, liquid_input, frozen, transpiration_demand, evaporation_dem
             wet_above = (water[layer] - soil.wilting_point[layer]) / span_above
             wet_below = (water[below] - soil.wilting_point[below]) / span_below
             gradient = np.clip(wet_below - wet_above, 0.0, 1.0)
-            flux = soil.capillary_rate * gradient * np.maximum(water[below] - soil.wilting_point[below], 0.0)
-            flux = np.where(thawed, np.minimum(flux, np.maximum(soil.field_capacity[layer] - water[layer], 0.0)), 0.0)
+            flux = (soil.capillary_rate * gradient
+                    * np.maximum(water[below] - soil.wilting_point[below], 0.0))
+            flux = np.where(thawed,
+                            np.minimum(flux, np.maximum(soil.field_capacity[layer] - water[layer],
+                                                        0.0)),
+                            0.0)
             water[below] -= flux
             water[layer] += flux
 

@@ -94,7 +94,8 @@ def simulate(geography: Geography, start_year: int = 2000, end_year: int = 2019,
     """Simulate daily weather and land surface over ``start_year``–``end_year`` (inclusive).
 
     Deterministic per ``seed``. ``report.progress`` is called about every 30 simulated days.
-    ``diagnostics=True`` keeps daily water fluxes and stores (memory: 15 × days × land cells × 8 bytes).
+    ``diagnostics=True`` keeps daily water fluxes and stores (memory: 15 × days × land cells ×
+    8 bytes).
     A spin-up of a few years (from ``resources/biome_parameters.json``) precedes the output period.
     """
     start_year, end_year = int(start_year), int(end_year)
@@ -134,7 +135,8 @@ def simulate(geography: Geography, start_year: int = 2000, end_year: int = 2019,
     depths = np.array([10.0 * (b - t) for t, b in SOIL_LAYERS_CM])
     soil = physics.SoilParameters.from_volumetric(
         depths, p["porosity"], p["field_capacity"], p["wilting_point"], table.roots[biome].T,
-        p["drainage_rate"], p["infiltration_capacity"], p["bypass_share"], const["capillary_rate_per_day"])
+        p["drainage_rate"], p["infiltration_capacity"], p["bypass_share"],
+        const["capillary_rate_per_day"])
     dew_point = mean_t - p["diurnal_range"]
     hygroscopic_max = 0.8 * soil.wilting_point[0]
     t_sigma = 1.2 + 3.5 * (np.abs(lat) / 90.0) * (0.5 + continentality)
@@ -217,7 +219,8 @@ def simulate(geography: Geography, start_year: int = 2000, end_year: int = 2019,
         cover = physics.snow_cover(swe)
         if pet_method == "priestley_taylor":
             albedo = p["albedo"] * (1.0 - cover) + const["snow_albedo"] * cover
-            rn = weather.net_radiation(shortwave, ra, t_air, t_air - 0.5 * diurnal, elevation, albedo)
+            rn = weather.net_radiation(shortwave, ra, t_air, t_air - 0.5 * diurnal, elevation,
+                                       albedo)
             pet = weather.priestley_taylor_pet(t_air, rn, elevation, alpha)
         else:
             pet = weather.hargreaves_pet(t_air, diurnal, ra)
@@ -253,7 +256,8 @@ def simulate(geography: Geography, start_year: int = 2000, end_year: int = 2019,
         t_factor = physics.temperature_response(t_air, p["t_min"], p["t_opt"], p["t_max"])
         gpp = physics.gross_primary_production(shortwave, green * open_ground,
                                                p["light_use_efficiency"], t_factor,
-                                               np.where(frozen, 0.0, 0.5 + 0.5 * flux["water_stress"]))
+                                               np.where(frozen, 0.0,
+                                                        0.5 + 0.5 * flux["water_stress"]))
         evaporative_stress = np.clip(1.0 - np.divide(et, pet, out=np.ones(n), where=pet > 0.2),
                                      0.0, 1.0)
         evaporative_stress = np.where(pet > 0.2, evaporative_stress, 0.0)
@@ -304,7 +308,8 @@ def simulate(geography: Geography, start_year: int = 2000, end_year: int = 2019,
         daily = {k: _scatter(v, land_mask, np.float64) for k, v in diag.items()}
         daily["initial_soil_water"] = _scatter_map(initial_water, land_mask)
         daily["initial_snow_water_equivalent"] = _scatter_map(initial_swe, land_mask)
-    props = {name: _scatter_map(p[name], land_mask) for name in ("porosity", "field_capacity", "wilting_point")}
+    props = {name: _scatter_map(p[name], land_mask)
+             for name in ("porosity", "field_capacity", "wilting_point")}
     return SyntheticWorld(
         geography=geography, daily_dates=daily_dates, precipitation=precip_out,
         monthly_dates=monthly_dates, soil_moisture=soil_moisture,

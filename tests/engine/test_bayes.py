@@ -184,8 +184,9 @@ def test_likelihood_and_cell_prior_are_the_bivariate_normal_densities(form):
 # -------------------------------------------------------------------------------- recovery
 
 @pytest.fixture(scope="module")
-def mean_run(sampler):
-    """Two simulated ecoregions (DATA=ecoregion_mean) and one too short to model."""
+def mean_blocks():
+    """Two simulated ecoregions (DATA=ecoregion_mean) and one too short to model, with the
+    planted truths of the first two."""
     rng = np.random.default_rng(2024)
     blocks, truths = {}, {}
     for label, rho in ((1, 0.6), (2, -0.4)):
@@ -195,6 +196,12 @@ def mean_run(sampler):
         truths[label] = (*planted_truth(beta, intercept, sigma, y), rho)
     short, _ = simulate_mean(rng, 12, np.zeros((7, 2)), np.zeros(2), (1, 1), 0.0)
     blocks[3] = short
+    return blocks, truths
+
+
+@pytest.fixture(scope="module")
+def mean_run(sampler, mean_blocks):
+    blocks, truths = mean_blocks
     events, messages = [], []
     fits = _fit(blocks, sampler, "ecoregion_mean", events, messages)
     return fits, truths, events, messages
@@ -276,6 +283,43 @@ def test_progress_reaches_every_chain_of_every_fitted_ecoregion(mean_run):
     assert last == pytest.approx(2 / 3)
     fractions = [e.fraction for e in events]
     assert fractions == sorted(fractions)
+
+
+def test_ecoregions_in_parallel_give_the_same_fits_and_one_progress(mean_run, mean_blocks,
+                                                                    sampler):
+    """Three ecoregions sampled at once in threads: the same tables as one after the other (each
+    ecoregion's seeds depend on its label only), results in input order, and the progress over
+    the whole run ends at 1."""
+    fits, _, _, _ = mean_run
+    events = []
+    parallel = fit_ecoregions(mean_blocks[0], data="ecoregion_mean", sampler=sampler,
+                              progress=events.append, parallel=3)
+    assert [fit.ecoregion for fit in parallel] == [fit.ecoregion for fit in fits] == [1, 2, 3]
+    for one, other in zip(fits, parallel):
+        assert one.status == other.status
+        pd.testing.assert_frame_equal(one.table, other.table)
+    assert max(e.fraction for e in events) == pytest.approx(2 / 3)  # the third is skipped
+    assert {(e.ecoregion, e.chain) for e in events if e.done == e.total} == \
+        {(1, 0), (1, 1), (2, 0), (2, 1)}
+
+
+def test_low_rank_and_diagonal_mass_matrices_sample_the_same_posterior(mean_run, mean_blocks,
+                                                                      sampler):
+    """MASS_MATRIX=low_rank against the default diagonal metric (as Stan and brms): the same
+    coefficient means within Monte Carlo error, progress from every chain."""
+    fits, _, _, _ = mean_run
+    assert sampler.settings.mass_matrix == "diagonal"
+    low_rank_sampler = DriverSampler(SamplerSettings(**FAST, mass_matrix="low_rank"))
+    low_rank_sampler._compiled = sampler._compiled   # the same compiled model: only the metric
+    events = []
+    other = fit_ecoregions({1: mean_blocks[0][1]}, data="ecoregion_mean",
+                           sampler=low_rank_sampler, progress=events.append)[0]
+    low_rank = rows_of(other.table, "coefficient").set_index(["term", "response"])
+    diag = rows_of(fits[0].table, "coefficient").set_index(["term", "response"])
+    assert other.converged and fits[0].converged
+    gap = (low_rank["mean"] - diag["mean"]).abs() / low_rank["sd"]
+    assert gap.max() < 0.3, gap.sort_values().tail(3)
+    assert {e.chain for e in events if e.done == e.total} == {0, 1}
 
 
 def test_cells_recovers_planted_random_intercept_spread(sampler):

@@ -126,9 +126,13 @@ def test_defaults_live_only_in_the_contract():
 
 def test_bayesian_choices_are_the_science_modules():
     from soilp_qgis.bayes import DATA_MODES, SAMPLERS
+    from soilp_qgis.bayes.model import RANDOM_INTERCEPT_FORMS
+    from soilp_qgis.bayes.sampling import MASS_MATRICES
     from soilp_qgis.steps import bayesian_drivers
 
     assert bayesian_drivers.DATA_MODES == tuple(DATA_MODES)
+    assert bayesian_drivers.RANDOM_INTERCEPTS == tuple(RANDOM_INTERCEPT_FORMS)
+    assert bayesian_drivers.MASS_MATRICES == tuple(MASS_MATRICES)
     assert set(bayesian_drivers.SAMPLERS) <= set(SAMPLERS)
 
 

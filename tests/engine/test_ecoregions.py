@@ -100,7 +100,8 @@ def test_load_ecoregions_takes_a_raster_on_the_grid_or_a_polygon_layer():
     land = reference > 0
     assert np.mean(from_polygons[land] == reference[land]) >= 0.99
     shifted = Grid(grid.crs, grid.transform @ Affine.translation(1, 0), grid.width, grid.height)
-    with pytest.raises(StackMismatchError, match=r"ecoregion raster .* and the stack have different grids: origin"):
+    with pytest.raises(StackMismatchError,
+                       match=r"ecoregion raster .* and the stack have different grids: origin"):
         load_ecoregions(NH_RASTER, shifted)
     smaller = Grid(grid.crs, grid.transform, 720, 180)
     with pytest.raises(StackMismatchError, match="size 1440×360 vs 720×180 cells"):

@@ -76,9 +76,8 @@ def test_small_samples_without_ties_use_the_exact_distribution(steps):
 def test_exact_p_value_equals_enumeration_of_all_permutations():
     """Two-sided exact p-value: share of the 6! orderings with |S| ≥ the observed |S|."""
     n = 6
-    scores = np.array(
-        [sum(np.sign(b - a) for a, b in itertools.combinations(perm, 2)) for perm in itertools.permutations(range(n))]
-    )
+    scores = np.array([sum(np.sign(b - a) for a, b in itertools.combinations(perm, 2))
+                       for perm in itertools.permutations(range(n))])
     rng = np.random.default_rng(5)
     x = np.tile(np.arange(n, dtype=float), (40, 1))
     y = np.array([rng.permutation(n) for _ in range(40)], dtype=float)
@@ -98,9 +97,9 @@ def test_long_monotone_series_use_the_closed_form_tail():
     result = kendall_tau_b(np.vstack([x, x, x]), np.vstack([x, one_swap, -x]))
     total = n * (n - 1) / 2
     np.testing.assert_allclose(result.tau_b, [1.0, (total - 2) / total, -1.0], atol=1e-15)
-    np.testing.assert_allclose(
-        result.p_value, [2 / math.factorial(n), 2 / math.factorial(n - 1), 2 / math.factorial(n)], rtol=1e-12
-    )
+    np.testing.assert_allclose(result.p_value,
+                               [2 / math.factorial(n), 2 / math.factorial(n - 1),
+                                2 / math.factorial(n)], rtol=1e-12)
 
 
 def test_long_series_beyond_one_merge_block():
@@ -110,7 +109,8 @@ def test_long_series_beyond_one_merge_block():
 
 
 def test_hand_computed_example():
-    """[12, 2, 1, 12, 2] vs [1, 4, 7, 1, 0]: 2 concordant, 6 discordant pairs; x ties 12–12 and 2–2, y tie 1–1."""
+    """[12, 2, 1, 12, 2] vs [1, 4, 7, 1, 0]: 2 concordant, 6 discordant pairs; x ties 12–12 and
+    2–2, y tie 1–1."""
     result = kendall_tau_b([12, 2, 1, 12, 2], [1, 4, 7, 1, 0])
     # τ-b = (C − D) / √((n0 − n1)(n0 − n2)) with n0 = 10, n1 = 2, n2 = 1
     assert result.tau_b[0] == pytest.approx((2 - 6) / math.sqrt(8 * 9), abs=1e-15)
@@ -136,17 +136,20 @@ def test_undefined_cells_are_nan_and_get_their_status():
     x[3, :] = 0.0  # always dry
     x[4, 1:] = np.nan  # a single pair
     result = kendall_tau_b(x, y)
-    assert np.isnan(result.tau_b[[0, 2, 3, 4]]).all() and np.isnan(result.p_value[[0, 2, 3, 4]]).all()
+    assert (np.isnan(result.tau_b[[0, 2, 3, 4]]).all()
+            and np.isnan(result.p_value[[0, 2, 3, 4]]).all())
     assert np.isfinite(result.tau_b[[1, 5]]).all()
     np.testing.assert_array_equal(result.n_pairs, [0, 10, 30, 30, 1, 30])
     status = kendall_status(result.tau_b, result.n_pairs, min_observations=15)
     assert status.dtype == np.uint8
-    expected = [STATUS_NO_DATA, STATUS_TOO_FEW_VALUES, STATUS_CONSTANT_SERIES, STATUS_CONSTANT_SERIES,
-                STATUS_TOO_FEW_VALUES, STATUS_FITTED]
+    expected = [STATUS_NO_DATA, STATUS_TOO_FEW_VALUES, STATUS_CONSTANT_SERIES,
+                STATUS_CONSTANT_SERIES, STATUS_TOO_FEW_VALUES, STATUS_FITTED]
     np.testing.assert_array_equal(status, expected)
     names = {entry["code"]: entry["name"] for entry in status_codes()}
-    assert [names[c] for c in (0, 1, 2, 3)] == ["fitted", "no_data", "too_few_values", "constant_series"]
-    assert (STATUS_FITTED, STATUS_NO_DATA, STATUS_TOO_FEW_VALUES, STATUS_CONSTANT_SERIES) == (0, 1, 2, 3)
+    assert [names[c] for c in (0, 1, 2, 3)] == ["fitted", "no_data", "too_few_values",
+                                                "constant_series"]
+    assert (STATUS_FITTED, STATUS_NO_DATA, STATUS_TOO_FEW_VALUES,
+            STATUS_CONSTANT_SERIES) == (0, 1, 2, 3)
 
 
 def test_bad_inputs_raise_input_error():

@@ -29,7 +29,7 @@ def from_origin(west: float, north: float, xsize: float, ysize: float) -> Affine
 
 
 def read_netcdf(path: Path, variable: str):
-    """Variable as north-up float64 (time, rows, cols), its dates and its grid, read with netCDF4."""
+    """Variable as north-up float64 (time, rows, cols), its dates and grid, read with netCDF4."""
     with netCDF4.Dataset(path) as ds:
         values = ds[variable][:].filled(np.nan).astype(np.float64)
         times = netCDF4.num2date(ds["time"][:], ds["time"].units, ds["time"].calendar)

@@ -63,7 +63,8 @@ def _check_cells(path, variable, lat_name, lon_name, cells, daily=False):
                             int(rng.integers(info.count))) for _ in range(20)]
     checked_finite = 0
     for row, col, step in picks:
-        expected = _expected_at(values, lat, lon, stamps, info.grid, row, col, info.dates[step], daily)
+        expected = _expected_at(values, lat, lon, stamps, info.grid, row, col, info.dates[step],
+                                daily)
         got = stack[step, row, col]
         if np.isnan(expected):
             assert np.isnan(got), (row, col, step)

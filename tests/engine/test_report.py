@@ -1,7 +1,8 @@
 """The dependence report on a real output folder made by the analysis steps on a small synthetic
 world: its numbers against the GeoTIFFs they come from (read here with rasterio), its figures
 (exist, decode, not blank; colours as the colour scale says), sections whose files are missing,
-a broken file, the Bayesian convergence table, and the provenance checksums against hashlib."""
+a broken file, and the provenance checksums against hashlib (the Bayesian section has its own
+test_report_bayes.py)."""
 
 from __future__ import annotations
 
@@ -349,40 +350,6 @@ def test_a_subset_and_a_broken_file(analysis, tmp_path):
     assert len(warnings) == 1 and "layer2_monthly_lower_tail.tif" in warnings[0]
     for source in page.images:  # the page lives in sub/: figures beside it
         assert (result.html.parent / source).is_file()
-
-
-def test_bayesian_section_summarises_convergence(tmp_path):
-    """A bayes table as the drivers step describes it: per ecoregion the largest R-hat, the
-    smallest ESS, the divergences, and whether it converged."""
-    rows = ["ecoregion,term,response,mean,sd,q2.5,q97.5,rhat,ess_bulk,ess_tail,divergences,"
-            "treedepth_hits,converged"]
-    planted = {"4 Temperate Broadleaf and Mixed Forests": ([1.001, 1.004, 1.002], [812, 640, 955],
-                                                           [700, 505, 880], 0, True),
-               "13 Deserts and Xeric Shrublands": ([1.02, 1.11, 1.03], [300, 95, 410],
-                                                   [250, 120, 80], 3, False)}
-    for region, (rhats, bulk, tail, divergences, converged) in planted.items():
-        for term, rhat, eb, et in zip(("Ta", "GPP", "Ta:GPP"), rhats, bulk, tail):
-            rows.append(f'"{region}",{term},SM,0.1,0.05,0.0,0.2,{rhat},{eb},{et},{divergences},0,'
-                        f"{converged}")
-    (tmp_path / "bayes").mkdir()
-    (tmp_path / "bayes" / "monthly_table.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    figure = np.zeros((60, 80, 3))
-    figure[:, :40, 0] = 1.0
-    figure[:, 40:, 2] = 1.0
-    matplotlib.image.imsave(tmp_path / "bayes" / "monthly_figure.png", figure)
-    result = make_report(tmp_path, tmp_path / "report.html")
-    page = parse(result.html)
-    assert result.sections["bayesian-drivers"] == "made"
-    assert "bayes/monthly_figure.png" in page.images
-    table = page.tables["bayes-monthly-convergence"]
-    assert table[0] == ["ecoregion", "max R-hat", "min bulk ESS", "min tail ESS", "divergences",
-                        "tree-depth hits", "converged"]
-    assert table[1] == ["4 Temperate Broadleaf and Mixed Forests", "1.004", "640", "505", "0", "0",
-                        "yes"]
-    assert table[2] == ["13 Deserts and Xeric Shrublands", "1.110", "95", "80", "3", "0", "NO"]
-    assert any(text == "1 of 2 ecoregions converged: not converged — 13 Deserts and Xeric "
-                       "Shrublands" for _, text in page.paragraphs)
-    assert any(text.startswith("No annual Bayesian driver results") for _, text in page.paragraphs)
 
 
 def test_provenance_checksums_equal_hashlib_and_show_in_the_page(analysis):

@@ -64,7 +64,8 @@ def test_float32_input_equals_sklearn_on_the_same_values():
     result = ridge_control(*variables, alpha=1.0)
     for cell in range(6):
         x, y = _standardised_cell(variables, cell)
-        np.testing.assert_allclose(result.coefficients[cell], Ridge(alpha=1.0).fit(x, y).coef_, atol=1e-8)
+        np.testing.assert_allclose(result.coefficients[cell], Ridge(alpha=1.0).fit(x, y).coef_,
+                                   atol=1e-8)
 
 
 def _explicit_loo_mse(x, y, alpha):
@@ -142,11 +143,11 @@ def test_weights_are_normalised_absolute_coefficients():
 
 
 def test_dominant_class_thresholds():
-    weights = np.array(
-        [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.75, 0.2, 0.05], [0.4, 0.3, 0.3], [np.nan] * 3]
-    )
+    weights = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.75, 0.2, 0.05],
+                        [0.4, 0.3, 0.3], [np.nan] * 3])
     np.testing.assert_array_equal(dominant_class(weights), [2, 1, 3, 0, 0, DOMINANT_NODATA])
-    np.testing.assert_array_equal(dominant_class(weights, strong_control=0.35), [2, 1, 3, 2, 2, DOMINANT_NODATA])
+    np.testing.assert_array_equal(dominant_class(weights, strong_control=0.35),
+                                  [2, 1, 3, 2, 2, DOMINANT_NODATA])
 
 
 def test_status_codes_and_nodata():
@@ -185,7 +186,8 @@ def test_fit_failed_when_unpenalised_predictors_are_collinear():
     # with a penalty the collinear cell has a unique fit, equal to scikit-learn's
     penalised = ridge_control(sm, freq, vol, et, alpha=1.0)
     x, y = _standardised_cell([sm, freq, vol, et], 0)
-    np.testing.assert_allclose(penalised.coefficients[0, :3], Ridge(alpha=1.0).fit(x, y).coef_, atol=1e-8)
+    np.testing.assert_allclose(penalised.coefficients[0, :3], Ridge(alpha=1.0).fit(x, y).coef_,
+                               atol=1e-8)
 
 
 def test_invalid_parameters_raise_input_errors():
@@ -219,7 +221,8 @@ def test_dominant_class_shares_overall_and_per_ecoregion():
     assert eco4["valid_cells"] == 4 and eco4["volume_share"] == pytest.approx(0.5)
     assert eco13["valid_cells"] == 3 and eco13["evapotranspiration_share"] == pytest.approx(1.0)
     assert eco13["mixed_share"] == 0.0
-    assert dominant_class_shares(dominant) == pytest.approx({0: 1 / 8, 1: 3 / 8, 2: 1 / 8, 3: 3 / 8})
+    assert dominant_class_shares(dominant) == pytest.approx({0: 1 / 8, 1: 3 / 8, 2: 1 / 8,
+                                                             3: 3 / 8})
     empty = dominant_class_shares(np.full(3, DOMINANT_NODATA, dtype=np.uint8))
     assert all(np.isnan(share) for share in empty.values())
 
@@ -227,10 +230,12 @@ def test_dominant_class_shares_overall_and_per_ecoregion():
 def test_block_function_reads_named_inputs():
     rng = np.random.default_rng(8)
     sm, freq, vol, et = _simulated(rng, cells=4, steps=30, with_temperature=False)
-    blocks = {"soil_moisture": sm, "precip_frequency": freq, "precip_volume": vol, "evapotranspiration": et}
+    blocks = {"soil_moisture": sm, "precip_frequency": freq, "precip_volume": vol,
+              "evapotranspiration": et}
     out = ridge_control_block(blocks, alpha=2.0, strong_control=0.6)
     assert set(out) == {"coefficients", "alpha", "weights", "dominant", "status"}
     for cell in range(4):
         x, y = _standardised_cell([sm, freq, vol, et], cell)
-        np.testing.assert_allclose(out["coefficients"][cell, :3], Ridge(alpha=2.0).fit(x, y).coef_, atol=1e-8)
+        np.testing.assert_allclose(out["coefficients"][cell, :3],
+                                   Ridge(alpha=2.0).fit(x, y).coef_, atol=1e-8)
     np.testing.assert_array_equal(out["dominant"], dominant_class(out["weights"], 0.6))

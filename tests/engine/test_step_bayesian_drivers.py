@@ -76,3 +76,36 @@ def test_figure_and_report(run):
                                                     axis=0)) > 20
     page = open(run["OUTPUT_REPORT"], encoding="utf-8").read()
     assert "13 Deserts and Xeric Shrublands" in page
+
+
+def test_layer_is_named_after_its_file(run):
+    import pyogrio
+
+    assert [name for name, _ in pyogrio.list_layers(run["OUTPUT_LAYER"])] == ["drivers"]
+
+
+@pytest.mark.parametrize("form", ["centred", "non_centred"])
+def test_random_intercepts_reach_the_sampler(run, tmp_path, monkeypatch, form):
+    """RANDOM_INTERCEPTS (by its engine value) is the form the sampler builds the model in."""
+    from pathlib import Path
+
+    from soilp_qgis.bayes import drivers
+
+    class StopError(Exception):
+        pass
+
+    seen = {}
+
+    def fit_ecoregions(blocks, *, settings, **kwargs):
+        seen["settings"] = settings
+        raise StopError
+
+    monkeypatch.setattr(drivers, "fit_ecoregions", fit_ecoregions)
+    folder = Path(run["OUTPUT_TABLE"]).parent
+    inputs = {name: str(folder / f"{name}.tif") for name in (
+        "precipitation", "soil_moisture", "air_temperature", "gpp", "lst")}
+    with pytest.raises(StopError):
+        bayesian_drivers({**inputs, "ecoregions_raster": str(folder / "eco.tif"),
+                          "output_table": str(tmp_path / "t.csv"), "random_intercepts": form},
+                         SilentReporter())
+    assert seen["settings"].random_intercepts == form

@@ -43,7 +43,8 @@ def test_stacks_hold_the_simulated_values_with_dates_units_and_nodata(written):
     expected = {s["name"]: s for s in world.output_stacks()}
     pairs = {"PRECIPITATION": "precipitation", "SOIL_MOISTURE_0_7CM": "soil_moisture_0_7cm",
              "SOIL_MOISTURE_28_100CM": "soil_moisture_28_100cm",
-             "LAND_SURFACE_TEMPERATURE": "land_surface_temperature", "GPP": "gross_primary_production"}
+             "LAND_SURFACE_TEMPERATURE": "land_surface_temperature",
+             "GPP": "gross_primary_production"}
     for key, name in pairs.items():
         with rasterio.open(results[key]) as src:
             data = src.read(masked=True).astype(float).filled(np.nan)

@@ -28,7 +28,8 @@ def test_cmy_colours_closed_form():
             [1, 255, 255],  # cyan
             [255, 1, 255],  # magenta
             [255, 255, 1],  # yellow
-            [204, 128, 178],  # 255*0.8=204, 255*0.5=127.5 -> 128, 255*0.7=178.5 -> 178 (round half even)
+            # 255*0.8=204, 255*0.5=127.5 -> 128, 255*0.7=178.5 -> 178 (round half even)
+            [204, 128, 178],
             [170, 170, 170],
             [RGB_NODATA] * 3,
         ]
@@ -83,7 +84,8 @@ def test_legend_png_corner_colours_match_colour_model(tmp_path, model):
         # scaled by 3/2 since the centroid has weight 1/3 on the corner
         point = position + (1 - _NEAR) * 1.5 * (centroid - position)
         row, col = np.rint(point).astype(int)
-        np.testing.assert_allclose(image[row, col, :3], _expected_near_corner(corner, model), atol=0.03)
+        np.testing.assert_allclose(image[row, col, :3], _expected_near_corner(corner, model),
+                                   atol=0.03)
     # the corner colours differ between the models: frequency is cyan in CMY, green in RGB
     row, col = np.rint(corners["frequency"] + 0.05 * (centroid - corners["frequency"])).astype(int)
     expected_freq = [0.0, 1.0, 1.0] if model == "CMY" else [0.0, 1.0, 0.0]

@@ -158,8 +158,12 @@ def test_integer_rasters_store_statistics_without_their_nodata(tmp_path):
 
 # ---- GeoTIFFs written by other tools ------------------------------------------------------------
 
+#: 1 m cells from (500000, 4000000), north up: the default grid of the foreign GeoTIFFs (UTM 30N)
+FOREIGN_TRANSFORM = Affine(1.0, 0, 500000.0, 0, -1.0, 4000000.0)
+
+
 def _foreign_tif(path, data, descriptions=None, band_tags=None, tags=None,
-                 transform=Affine(1.0, 0, 500000.0, 0, -1.0, 4000000.0), nodata=None,
+                 transform=FOREIGN_TRANSFORM, nodata=None,
                  crs="EPSG:32630", dtype="float32"):
     with rasterio.open(path, "w", driver="GTiff", width=data.shape[2], height=data.shape[1],
                        count=data.shape[0], dtype=dtype, crs=crs, transform=transform,
@@ -391,7 +395,7 @@ def test_netcdf_fill_and_missing_value_variable_syntax_and_bounds(tmp_path):
         read_stack_info(path, variable="pr")
 
 
-# ---- dates ----------------------------------------------------------------------------------------
+# ---- dates ---------------------------------------------------------------------------------------
 
 def test_parse_date_and_infer_time_scale():
     assert parse_date("2000-01-01") == np.datetime64("2000-01-01")
@@ -403,7 +407,8 @@ def test_parse_date_and_infer_time_scale():
     assert infer_time_scale(MONTHS) == "monthly"
     assert infer_time_scale(np.array(["2000-12-01", "2001-03-01", "2001-06-01"],
                                      dtype="datetime64[D]")) == "seasonal"
-    assert infer_time_scale(np.array(["2000-01-01", "2001-01-01"], dtype="datetime64[D]")) == "annual"
+    assert infer_time_scale(np.array(["2000-01-01", "2001-01-01"],
+                                     dtype="datetime64[D]")) == "annual"
     with pytest.raises(InputError, match="single time step"):
         infer_time_scale(MONTHS[:1], "P")
 
@@ -412,11 +417,12 @@ def test_two_bands_in_one_month_is_an_error(tmp_path):
     path = _foreign_tif(tmp_path / "dup.tif", np.zeros((3, 2, 2)),
                         ["2000-01-01", "2000-01-15", "2000-02-01"],
                         tags={"time_scale": "monthly"})
-    with pytest.raises(InputError, match=r"time steps 1 and 2 fall in the same monthly period \(2000-01\)"):
+    with pytest.raises(InputError,
+                       match=r"time steps 1 and 2 fall in the same monthly period \(2000-01\)"):
         read_stack_info(path)
 
 
-# ---- matching stacks ------------------------------------------------------------------------------
+# ---- matching stacks -----------------------------------------------------------------------------
 
 def _info(name, dates, grid=None, scale="monthly"):
     return StackInfo(path=f"{name}.tif", variable=None, grid=grid or _grid(),
@@ -428,7 +434,8 @@ MONTHS_240 = np.arange(np.datetime64("2000-01"), np.datetime64("2020-01")).astyp
 
 
 def test_matching_stacks_pass():
-    check_stacks_match(_info("PRECIPITATION", MONTHS_240), _info("SOIL_MOISTURE", MONTHS_240.copy()))
+    check_stacks_match(_info("PRECIPITATION", MONTHS_240),
+                       _info("SOIL_MOISTURE", MONTHS_240.copy()))
     # float noise in the geotransform is not a difference
     noisy = Grid("EPSG:4326", Affine(0.5 + 1e-12, 0, -10.0 + 1e-9, 0, -0.5, 44.0), 9, 7)
     check_stacks_match(_info("A", MONTHS), _info("B", MONTHS, noisy))
@@ -454,7 +461,8 @@ def test_mismatch_dates_shifted():
 
 def test_mismatch_time_scale():
     with pytest.raises(StackMismatchError, match="PRECIPITATION is daily, SOIL_MOISTURE monthly"):
-        check_stacks_match(_info("PRECIPITATION", MONTHS, scale="daily"), _info("SOIL_MOISTURE", MONTHS))
+        check_stacks_match(_info("PRECIPITATION", MONTHS, scale="daily"),
+                           _info("SOIL_MOISTURE", MONTHS))
 
 
 def test_mismatch_grid_cell_size_size_origin_and_crs():
@@ -466,7 +474,8 @@ def test_mismatch_grid_cell_size_size_origin_and_crs():
     with pytest.raises(StackMismatchError, match="different grids: size 9×7 vs 10×7 cells"):
         check_stacks_match(p, _info("SOIL_MOISTURE", MONTHS, _grid(width=10, cell=0.25)))
     with pytest.raises(StackMismatchError,
-                       match=r"different grids: origin \(west, north\) \(-10, 44\) vs \(-9.75, 44\)"):
+                       match=r"different grids: origin \(west, north\) "
+                             r"\(-10, 44\) vs \(-9.75, 44\)"):
         check_stacks_match(p, _info("SOIL_MOISTURE", MONTHS, _grid(west=-9.75, cell=0.25)))
     with pytest.raises(StackMismatchError) as error:
         check_stacks_match(_info("PRECIPITATION", MONTHS, _grid(cell=1000, crs="EPSG:3035")),
@@ -481,7 +490,8 @@ def test_mismatch_grid_cell_size_size_origin_and_crs():
 def test_three_stacks_are_checked_against_the_first():
     a, b = _info("P", MONTHS), _info("SM", MONTHS)
     c = _info("TA", MONTHS[1:])
-    with pytest.raises(StackMismatchError, match="P has 6 time steps, TA 5; first difference at 2000-01"):
+    with pytest.raises(StackMismatchError,
+                       match="P has 6 time steps, TA 5; first difference at 2000-01"):
         check_stacks_match(a, b, c)
     check_stacks_match(a, c, check_time=False)
 
@@ -495,7 +505,8 @@ def test_stack_info_from_paths_match_after_round_trip(tmp_path):
 
 
 def test_netcdf_time_last_with_a_single_level_dimension(tmp_path):
-    truth = np.random.default_rng(9).normal(size=(2, 3, 1, 4)).astype(np.float32)  # lat, lon, depth, time
+    # axes: lat, lon, depth, time
+    truth = np.random.default_rng(9).normal(size=(2, 3, 1, 4)).astype(np.float32)
     path = tmp_path / "tl.nc"
     with netCDF4.Dataset(path, "w") as ds:
         for dim, size in (("lat", 2), ("lon", 3), ("depth", 1), ("time", 4)):

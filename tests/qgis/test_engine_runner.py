@@ -69,7 +69,8 @@ def test_engine_failure_reason_is_the_engines_error_line(plugin_parent, tmp_path
     from soilp.processing_algs import engine
 
     python = fake_engine(tmp_path, "echo 'Traceback: …' >&2\n"
-                                   "echo '@soilp {\"error\": \"SOIL_MOISTURE has 239 time steps\"}'\n"
+                                   "echo '@soilp {\"error\": "
+                                   "\"SOIL_MOISTURE has 239 time steps\"}'\n"
                                    "exit 1\n")
     with pytest.raises(engine.EngineError) as raised:
         engine.run_step(python, "any", {}, str(tmp_path / "p.json"), engine.EngineCallbacks())

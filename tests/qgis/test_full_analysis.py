@@ -49,9 +49,9 @@ def expected_files() -> set[str]:
             files += [f"ridge/{layer}_{period}_{stem}" for stem in (
                 "rgb.tif", "rgb_legend.png", "weights.tif", "dominant.tif", "status.tif",
                 "table.csv")]
-    for scale in ("monthly", "annual"):
-        files += [f"bayes/{scale}_{stem}" for stem in ("ecoregions.gpkg", "table.csv",
-                                                       "figure.png", "report.html")]
+        for scale in ("monthly", "annual"):
+            files += [f"bayes/{layer}_{scale}_{stem}" for stem in (
+                "ecoregions.gpkg", "table.csv", "figure.png", "report.html")]
     files.append("report.html")
     return set(files) | {f[:-4] + ".qml" for f in files if f.endswith(".tif")}
 
@@ -87,7 +87,7 @@ def test_model_is_registered_and_editable(soilp_provider):
     model = QgsApplication.processingRegistry().algorithmById("soilp:fullanalysis")
     assert model is not None and model.displayName() == "Full dependence analysis"
     children = model.create().childAlgorithms()
-    assert len(children) == 43
+    assert len(children) == 47
     assert all(child.algorithm() is not None for child in children.values())
     copy = model.create()
     assert copy.toVariant() == model.toVariant()   # what the Modeler edits
@@ -136,7 +136,7 @@ def test_every_output_from_one_run(analysis):
     assert figures, "the report wrote no figures"
     records = {name for name in written
                if re.fullmatch(r"((inputs|copula|lag|ridge|bayes)/)?provenance/[^/]+\.json", name)}
-    assert len(records) == 43   # one per step run (the report included)
+    assert len(records) == 47   # one per step run (the report included)
     assert written - figures - records == expected_files()   # no more, no fewer
     # the report found every section's files (its provenance section lists the step records)
     page = (out / "report.html").read_text(encoding="utf-8")

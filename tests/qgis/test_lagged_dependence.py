@@ -15,7 +15,8 @@ def planted_lag_stacks(tmp_path_factory):
     rng = np.random.default_rng(3)
     dates = monthly_dates(2000, 10)
     precipitation = rng.gamma(2.0, 25.0, size=(len(dates), 4, 6))
-    soil_moisture = np.roll(precipitation, 3, axis=0) * 0.002 + rng.normal(0, 0.01, precipitation.shape)
+    soil_moisture = (np.roll(precipitation, 3, axis=0) * 0.002
+                     + rng.normal(0, 0.01, precipitation.shape))
     precipitation[:, 1, 2] = np.nan
     return (write_stack_with_gdal(folder / "p.tif", precipitation, dates),
             write_stack_with_gdal(folder / "sm.tif", soil_moisture, dates), folder)
@@ -81,7 +82,8 @@ def test_mismatched_stacks_fail_with_what_differs(soilp_provider, planted_lag_st
             "OUTPUT_OPTIMAL_LAG": str(tmp_path / "b.tif"),
             "OUTPUT_TAU_AT_OPTIMAL_LAG": str(tmp_path / "c.tif")})
     message = str(raised.value)
-    assert "PRECIPITATION has 120 time steps, SOIL_MOISTURE 119; first difference at 2009-12" in message
+    assert ("PRECIPITATION has 120 time steps, SOIL_MOISTURE 119; first difference at 2009-12"
+            in message)
     assert not (tmp_path / "a.tif").exists()
 
 

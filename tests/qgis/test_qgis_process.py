@@ -28,7 +28,8 @@ def enable_and_run(profile, plugins, engine_python):
 def test_checkengine_headless_from_the_checkout(tmp_path, plugin_parent, engine_python):
     results = enable_and_run(tmp_path / "profile", plugin_parent, engine_python)
     versions = subprocess.run(
-        [engine_python, "-c", "import numpy, rasterio; print(numpy.__version__, rasterio.__version__)"],
+        [engine_python, "-c",
+         "import numpy, rasterio; print(numpy.__version__, rasterio.__version__)"],
         capture_output=True, text=True, check=True).stdout.split()
     assert f"numpy {versions[0]}" in results["VERSIONS"]
     assert f"rasterio {versions[1]}" in results["VERSIONS"]

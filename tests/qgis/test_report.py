@@ -27,7 +27,8 @@ def engine_step(python: str, step: str, **params) -> dict:
     completed = subprocess.run([python, "-m", "soilp_qgis", step, *args], capture_output=True,
                                text=True, timeout=300)
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    line = [l for l in completed.stdout.splitlines() if l.startswith('@soilp {"result"')][-1]
+    line = [printed for printed in completed.stdout.splitlines()
+            if printed.startswith('@soilp {"result"')][-1]
     return json.loads(line[len("@soilp "):])["result"]
 
 

@@ -15,7 +15,7 @@ NO_DATA_CELL = (2, 5)
 
 @pytest.fixture(scope="module")
 def planted_driver_stacks(tmp_path_factory):
-    """Soil moisture follows volume, frequency, −ET or all three, one row each; one cell is empty."""
+    """Soil moisture follows volume, frequency, −ET or all three, one row each; one cell empty."""
     folder = tmp_path_factory.mktemp("ridge")
     rng = np.random.default_rng(5)
     dates = monthly_dates(2001, 8)
@@ -45,7 +45,8 @@ def test_ridgecontrol_finds_planted_drivers_and_writes_a_colour_composite(
     result = processing.run("soilp:ridgecontrol", {
         **paths, "OUTPUT_COEFFICIENTS": str(folder / "coefficients.tif"),
         "OUTPUT_WEIGHTS": str(folder / "weights.tif"), "OUTPUT_RGB": str(folder / "ternary.tif"),
-        "OUTPUT_DOMINANT": str(folder / "dominant.tif"), "OUTPUT_STATUS": str(folder / "status.tif"),
+        "OUTPUT_DOMINANT": str(folder / "dominant.tif"),
+        "OUTPUT_STATUS": str(folder / "status.tif"),
         "OUTPUT_TABLE": str(folder / "shares.csv")})
 
     dominant = read_with_gdal(result["OUTPUT_DOMINANT"])
@@ -58,7 +59,8 @@ def test_ridgecontrol_finds_planted_drivers_and_writes_a_colour_composite(
     weights = np.stack([read_with_gdal(result["OUTPUT_WEIGHTS"], band) for band in (1, 2, 3)])
     composite = np.stack([read_with_gdal(result["OUTPUT_RGB"], band) for band in (1, 2, 3)])
     fitted = np.isfinite(weights[0])
-    assert np.abs(composite[:, fitted] - np.clip(np.rint(255 * (1 - weights[:, fitted])), 1, 255)).max() <= 1
+    assert np.abs(composite[:, fitted]
+                  - np.clip(np.rint(255 * (1 - weights[:, fitted])), 1, 255)).max() <= 1
     assert np.isnan(composite[:, NO_DATA_CELL[0], NO_DATA_CELL[1]]).all()  # nodata 0, transparent
     # Automatic α: five coefficient bands, the last the chosen penalty from the log grid.
     alpha = read_with_gdal(result["OUTPUT_COEFFICIENTS"], 5)[fitted]

@@ -1,0 +1,46 @@
+"""soilp:bayesiandrivers on the plugin side: RANDOM_INTERCEPTS and MASS_MATRIX are advanced
+options that headless calls may name, and the engine receives their engine values."""
+
+from __future__ import annotations
+
+import pytest
+from qgis.core import QgsApplication, QgsProcessingContext, QgsProcessingFeedback
+
+
+@pytest.mark.parametrize("given, engine_value", [
+    ("centred", "centred"), ("non_centred", "non_centred"), ("non-centred", "non_centred"),
+    ("Non-centred", "non_centred"), (1, "non_centred"), (None, "centred")])
+def test_random_intercepts_by_name_reach_the_engine(soilp_provider, given, engine_value):
+    from soilp.processing_algs import compat
+
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("soilp:bayesiandrivers")
+    definition = algorithm.parameterDefinition("RANDOM_INTERCEPTS")
+    assert definition.flags() & compat.FLAG_ADVANCED
+    parameters = {} if given is None else {"RANDOM_INTERCEPTS": given}
+    if given is not None:
+        assert definition.checkValueIsAcceptable(given)
+    values = algorithm.engine_parameters(parameters, QgsProcessingContext(),
+                                         QgsProcessingFeedback())
+    assert values["random_intercepts"] == engine_value
+
+
+def test_random_intercepts_refuses_other_forms(soilp_provider):
+    algorithm = QgsApplication.processingRegistry().algorithmById("soilp:bayesiandrivers")
+    definition = algorithm.parameterDefinition("RANDOM_INTERCEPTS")
+    for value in ("noncentral", 2, ""):
+        assert not definition.checkValueIsAcceptable(value), value
+    assert "non_centred" in definition.help() or "non_centred" in str(definition.metadata())
+
+
+@pytest.mark.parametrize("given, engine_value", [
+    (None, "diagonal"), ("low_rank", "low_rank"), ("Low-rank modified", "low_rank"),
+    (1, "low_rank")])
+def test_mass_matrix_by_name_reaches_the_engine(soilp_provider, given, engine_value):
+    from soilp.processing_algs import compat
+
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("soilp:bayesiandrivers")
+    assert algorithm.parameterDefinition("MASS_MATRIX").flags() & compat.FLAG_ADVANCED
+    parameters = {} if given is None else {"MASS_MATRIX": given}
+    values = algorithm.engine_parameters(parameters, QgsProcessingContext(),
+                                         QgsProcessingFeedback())
+    assert values["mass_matrix"] == engine_value
