@@ -134,6 +134,9 @@ def copula_loglik(family: np.ndarray, par: np.ndarray, par2: np.ndarray,
         u1 = pseudo_observations(np.where(valid, p, np.nan))
         u2 = pseudo_observations(np.where(valid, sm, np.nan))
     for cell in fitted:
+        if int(family[cell]) == 0:  # independence: log-likelihood 0, no margins needed
+            loglik[cell] = 0.0
+            continue
         keep = valid[cell]
         if margins == "empirical":
             u = np.column_stack([u1[cell, keep], u2[cell, keep]])
@@ -143,9 +146,6 @@ def copula_loglik(family: np.ndarray, par: np.ndarray, par2: np.ndarray,
                                      parametric_uniforms(sm[cell, keep])])
             except Exception:  # a margin that cannot be fitted: as the fitter, no value
                 continue
-        if int(family[cell]) == 0:
-            loglik[cell] = 0.0
-            continue
         bicop = to_bicop(int(family[cell]), float(par[cell]), float(par2[cell]))
         loglik[cell] = float(bicop.loglik(np.clip(u, 1e-10, 1 - 1e-10)))
     return loglik

@@ -161,7 +161,8 @@ class CopulaDependenceBlock:
                                    soil_moisture, self.fitter.margins)
             extra["lr_p_value"] = np.where(ok, likelihood_ratio_p_value(
                 loglik, parameter_count(fitted.family)), np.nan)
-        return {**extra,
+        return {
+            **extra,
             "kendall_tau": fitted.kendall_tau,
             "lower_tail_dependence": fitted.lower_tail_dependence,
             "upper_tail_dependence": fitted.upper_tail_dependence,
