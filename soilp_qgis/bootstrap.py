@@ -93,20 +93,31 @@ def resampling_counts(steps: int, replicates: int, block_length: int = 0,
 
 
 def _concordance(x: np.ndarray, y: np.ndarray, valid: np.ndarray, dtype) -> np.ndarray:
-    """(cells, n, n) sign(x_s − x_t)·sign(y_s − y_t), 0 where either step is missing."""
-    x = np.where(valid, x, 0.0)
-    y = np.where(valid, y, 0.0)
-    signs = np.sign(x[:, :, None] - x[:, None, :]) * np.sign(y[:, :, None] - y[:, None, :])
-    both = valid[:, :, None] & valid[:, None, :]
-    return np.where(both, signs, 0.0).astype(dtype)
+    """(cells, n, n) sign(x_s − x_t)·sign(y_s − y_t), 0 where either step is missing.
+
+    From the series' dense ranks (:func:`series_ranks`, which order and tie the steps as their
+    values do) in small integers: exact, and a fraction of the memory traffic of float signs.
+    """
+    steps = x.shape[1]
+    small = np.int16 if steps < 2**15 else np.int32
+    keep = valid.astype(small)
+    product = None
+    for values in (x, y):
+        ranks = series_ranks(np.where(valid, values, np.nan))[0].astype(small)
+        signs = np.sign(ranks[:, :, None] - ranks[:, None, :])
+        product = signs if product is None else product * signs
+    product *= keep[:, :, None]
+    product *= keep[:, None, :]
+    return product.astype(dtype)
 
 
 def _tie_pairs(values: np.ndarray, counts: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """(cells, R) Σ_g m_g(m_g − 1)/2 over the groups g of equal valid ``values`` (cells, n), m_g
     the draws ``counts`` (R, n) of the group's steps; ``pairs`` (cells, R) = Σ_g m_g.
 
-    Σ_g m_g² is Σ_t counts_t² over the steps whose value no other step shares, plus one matrix
-    product with the indicator of each tied group (few: dry months, repeated values).
+    Σ_g m_g² is Σ_t counts_t² over the steps whose value no other step shares, plus, for the
+    tied groups (dry months, repeated values), the draws of each group's steps summed per group
+    and their squares per cell. The sums are of small integers, exact in any order.
     """
     cells, steps = values.shape
     ranks, valid = series_ranks(values)
@@ -116,16 +127,22 @@ def _tie_pairs(values: np.ndarray, counts: np.ndarray, pairs: np.ndarray) -> np.
     in_tied = valid & tied_group[flat]
     drawn = counts.astype(np.float64)
     squares = ((drawn * drawn) @ (valid & ~in_tied).T.astype(np.float64)).T  # (cells, R)
-    groups = np.flatnonzero(tied_group)
+    groups = np.flatnonzero(tied_group)  # ordered by cell
     if groups.size:
-        column = np.cumsum(tied_group) - 1
-        members = np.zeros((steps, groups.size))
         cell, step = np.nonzero(in_tied)
-        members[step, column[flat[cell, step]]] = 1.0
-        owner = np.zeros((groups.size, cells))
-        owner[np.arange(groups.size), groups // bins] = 1.0
-        squares += (np.square(drawn @ members) @ owner).T
+        group = np.searchsorted(groups, flat[cell, step])
+        order = np.argsort(group, kind="stable")
+        # (members, R) → (groups, R) → (cells with a tied group, R): runs of contiguous rows
+        per_group = np.add.reduceat(drawn.T[step[order]], _run_starts(group[order]), axis=0)
+        owner = groups // bins
+        squares[np.unique(owner)] += np.add.reduceat(np.square(per_group), _run_starts(owner),
+                                                     axis=0)
     return 0.5 * (squares - pairs)
+
+
+def _run_starts(sorted_values: np.ndarray) -> np.ndarray:
+    """Indices where a run of equal values begins in ``sorted_values`` (not empty)."""
+    return np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
 
 
 def resampled_kendall(x: np.ndarray, y: np.ndarray, counts: np.ndarray,
@@ -152,7 +169,7 @@ def resampled_kendall(x: np.ndarray, y: np.ndarray, counts: np.ndarray,
         # one matrix product for the chunk: (R, n) @ (n, cells·n)
         weighted = drawn @ concordance.transpose(1, 0, 2).reshape(steps, size * steps)
         weighted = weighted.reshape(replicates, size, steps)
-        numerator = 0.5 * (weighted * drawn[:, None, :]).sum(axis=2).T.astype(np.float64)
+        numerator = 0.5 * (weighted @ drawn[:, :, None])[:, :, 0].T.astype(np.float64)
         if numerator_only:
             out[part] = numerator
             continue

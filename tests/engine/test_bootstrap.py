@@ -74,6 +74,36 @@ def test_resampled_tau_is_scipys_on_the_resampled_series_with_ties_and_gaps():
             assert numerator[cell, r] == s
 
 
+def test_concordance_is_the_product_of_the_signs_of_differences():
+    rng = np.random.default_rng(8)
+    rain, soil = dry_series(rng, 5, 30)
+    valid = np.isfinite(rain) & np.isfinite(soil)
+    concordance = bootstrap._concordance(rain, soil, valid, np.float32)
+    for cell in range(5):
+        x, y, v = rain[cell], soil[cell], valid[cell]
+        expected = (np.sign(np.subtract.outer(x, x)) * np.sign(np.subtract.outer(y, y))
+                    * np.outer(v, v))
+        np.testing.assert_array_equal(concordance[cell], np.nan_to_num(expected))
+
+
+def test_tie_pairs_count_the_tied_draws_exactly():
+    # Σ_g m_g(m_g − 1)/2 over the groups of equal valid values, m_g the draws of the group's
+    # steps, counted by hand; with the numerator (exact above) and the pair count the τ-b of a
+    # replicate is then fixed to the last bit whatever the order of the sums
+    rng = np.random.default_rng(9)
+    rain, _ = dry_series(rng, 6, 36)
+    counts = resampling_counts(36, 7, 4, seed=5)
+    valid = np.isfinite(rain)
+    pairs = valid.astype(float) @ counts.T.astype(float)
+    ties = bootstrap._tie_pairs(rain, counts, pairs)
+    for cell in range(6):
+        for r in range(7):
+            draws = {}
+            for t in np.flatnonzero(valid[cell]):
+                draws[rain[cell, t]] = draws.get(rain[cell, t], 0) + counts[r, t]
+            assert ties[cell, r] == sum(m * (m - 1) // 2 for m in draws.values())
+
+
 def test_result_does_not_depend_on_the_chunking(monkeypatch):
     rng = np.random.default_rng(4)
     rain, soil = dry_series(rng, 30, 48)
