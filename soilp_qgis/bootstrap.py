@@ -49,7 +49,7 @@ twice over (they aim at the share of cells whose *population* τ is negative, wh
 do not identify) and cover least. So :func:`share_interval` takes both: the percentile
 interval stretched on the share's side by the distance from the replicates' median to the
 share. It always contains the share, covered the expected share in 90–97 % of the maps, and is
-8–22 % wider than the percentile interval. With 20 steps and many weak cells the block
+10–22 % wider than the percentile interval. With 20 steps and many weak cells the block
 bootstrap underestimates the share's spread (0.085 against 0.13): 90 % there, and only an
 interval 40 % wider everywhere (the share-centred one stretched by √2) reached 95 %.
 """
