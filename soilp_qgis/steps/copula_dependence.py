@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import contract
 from ..blocks import BlockExecutor, OutputSpec
-from ..bootstrap import percentile_interval, replicate_shares, resampled_kendall
+from ..bootstrap import replicate_shares, resampled_kendall, share_interval
 from ..contract import FileOutput, RasterOutput, StepParameters
 from ..copula.families import FAMILY_SETS
 from ..copula.fit import FITTERS, FitterSettings, make_fitter
@@ -231,9 +231,10 @@ def dependence_table(arrays: dict[str, np.ndarray], codes: np.ndarray | None) ->
         families = Counter(family[mask].tolist())
         # ties between families go to the smaller code, so the table is deterministic
         most_common = min(families.items(), key=lambda item: (-item[1], item[0]))[0]
-        low, high = (np.nan, np.nan) if negative is None else percentile_interval(
-            replicate_shares(negative, mask))
-        return {"negative_share": float((tau[mask] < 0).mean()),
+        naive = float((tau[mask] < 0).mean())
+        low, high = (np.nan, np.nan) if negative is None else share_interval(
+            replicate_shares(negative, mask), naive)
+        return {"negative_share": naive,
                 "negative_share_fdr": float((significance[mask] == -1).mean()),
                 "negative_share_ci_low": low, "negative_share_ci_high": high,
                 "mean_tau": float(tau[mask].mean()),
