@@ -210,7 +210,8 @@ def dependence_table(arrays: dict[str, np.ndarray], codes: np.ndarray | None) ->
     """Per ecoregion and overall: valid cells, share with τ < 0 (the headline number of the
     paper, docs/REFERENCES.md [paper]), the share significantly negative after FDR control
     (``significance`` = −1), the bootstrap's 95 % interval of the share with τ < 0
-    (``bootstrap.share_interval``; NaN without ``bootstrap_sign``), mean τ, mean λL, mean λU, the most common family."""
+    (``bootstrap.share_interval``; NaN without ``bootstrap_sign``), mean τ, mean λL, mean λU,
+    the most common family."""
     tau = arrays["kendall_tau"][0]
     lower = arrays["lower_tail_dependence"][0]
     upper = arrays["upper_tail_dependence"][0]
