@@ -6,10 +6,9 @@ convention (see ``families``); unknown codes (−1 = not fitted) and NaN paramet
 - τ: closed forms for independence, Gaussian, t, Clayton, Gumbel, Frank (Debye function through
   the dilogarithm; a series near θ = 0), Joe (digamma; a Taylor expansion around the removable
   singularity θ = 2), BB1, and BB6 (τ = 1 − (1 − τ_Joe(θ))/δ, which follows from the generator
-  formula because BB6's generator is Joe's raised to the power δ). BB7 and BB8 integrate
-  1 + 4∫φ/φ′ and Tawn integrates ∫ t(1−t)A″/A (integrated by parts so that only A and A′ appear:
-  for large θ, A″ is a spike at the kink of A) with adaptive quadrature vectorised over the
-  distinct parameter pairs. 90°/270° rotations have τ = −τ(base).
+  formula because BB6's generator is Joe's raised to the power δ). BB7, BB8 and Tawn are
+  integrals, compiled in ``tau_integrals`` (one cell at a time). 90°/270° rotations have
+  τ = −τ(base).
 - Tail dependence follows VineCopula's ``BiCopPar2TailDep``: (λL, λU) of the unrotated family,
   swapped for 180° rotations, and 0 for 90°/270° rotations. BB8's upper tail is 2 − 2^(1/θ) only
   at δ = 1 exactly, as in VineCopula.
@@ -24,13 +23,12 @@ convention (see ``families``); unknown codes (−1 = not fitted) and NaN paramet
 from __future__ import annotations
 
 import numpy as np
-from scipy import integrate, special
+from scipy import special
 
 from .families import (BB1, BB6, BB7, BB8, CLAYTON, FRANK, GAUSSIAN, GUMBEL, INDEPENDENCE, JOE,
                        STUDENT, TAWN_TYPE1, TAWN_TYPE2, split_codes)
+from .tau_integrals import BB7_INTEGRAL, BB8_INTEGRAL, bb_tau_values, tawn_tau_values
 
-_QUAD_EPSABS = 1e-13
-_QUAD_EPSREL = 1e-11
 
 
 def _base_parameters(family, par, par2):
@@ -72,74 +70,6 @@ def _joe_tau(theta: np.ndarray) -> np.ndarray:
     return out
 
 
-def _integrate_unique(integrand, params: np.ndarray) -> np.ndarray:
-    """∫0^1 integrand(x, params) dx for each row of ``params`` (k, m), once per distinct row."""
-    if params.shape[0] == 0:
-        return np.zeros(0)
-    unique, inverse = np.unique(params, axis=0, return_inverse=True)
-    columns = tuple(unique[:, j] for j in range(unique.shape[1]))
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-        values, _ = integrate.quad_vec(lambda x: integrand(x, *columns), 0.0, 1.0,
-                                       epsabs=_QUAD_EPSABS, epsrel=_QUAD_EPSREL, norm="max")
-    return np.asarray(values)[np.asarray(inverse).reshape(-1)]
-
-
-def _bb7_integrand(s, theta, delta):
-    # with s = 1 − t: φ/φ′ = −(w − w^(1+δ)) / (δθ s^(θ−1)), w = 1 − s^θ
-    log_w = np.log1p(-s ** theta)
-    w = np.exp(log_w)
-    return -w * np.expm1(delta * log_w) * s ** (1 - theta)
-
-
-def _bb7_tau(theta, delta):
-    integral = _integrate_unique(_bb7_integrand, np.column_stack([theta, delta]))
-    return 1 - 4 / (delta * theta) * integral
-
-
-def _bb8_integrand(t, theta, delta):
-    # φ/φ′ = log(w/η)·w / (θδ(1 − δt)^(θ−1)), w = 1 − (1 − δt)^θ, η = 1 − (1 − δ)^θ
-    log_1m = np.log1p(-delta * t)
-    power = np.exp(theta * log_1m)  # (1 − δt)^θ
-    log_w_over_eta = np.log1p(-power) - np.log1p(-(1 - delta) ** theta)
-    return log_w_over_eta * (1 - power) * np.exp((1 - theta) * log_1m)
-
-
-def _bb8_tau(theta, delta):
-    integral = _integrate_unique(_bb8_integrand, np.column_stack([theta, delta]))
-    return 1 + 4 / (theta * delta) * integral
-
-
-def _tawn_a(t, psi1, psi2, theta):
-    """Pickands function A(t) and A′(t) of pyvinecopulib's Tawn, computed without overflow."""
-    a, b = psi1 * (1 - t), psi2 * t
-    m = np.maximum(a, b)
-    ra, rb = a / m, b / m
-    q = ra ** theta + rb ** theta
-    value = (1 - psi1) * (1 - t) + (1 - psi2) * t + m * q ** (1 / theta)
-    slope = psi1 - psi2 + q ** (1 / theta - 1) * (psi2 * rb ** (theta - 1)
-                                                  - psi1 * ra ** (theta - 1))
-    return value, slope
-
-
-def _tawn_tau_integrand(t, psi1, psi2, theta):
-    # ∫ t(1−t)A″/A dt = ∫ A′·(t(1−t)A′ − (1−2t)A)/A² dt (boundary terms vanish)
-    a, da = _tawn_a(t, psi1, psi2, theta)
-    return da * (t * (1 - t) * da - (1 - 2 * t) * a) / a ** 2
-
-
-def _tawn_split_integrand(x, psi1, psi2, theta, kink):
-    # the kink of A (where ψ1(1−t) = ψ2·t) split out: [0, kink] and [kink, 1] each mapped to [0, 1]
-    left = kink * _tawn_tau_integrand(kink * x, psi1, psi2, theta)
-    right = (1 - kink) * _tawn_tau_integrand(kink + (1 - kink) * x, psi1, psi2, theta)
-    return np.nan_to_num(left) + np.nan_to_num(right)
-
-
-def _tawn_tau(theta, psi1, psi2):
-    with np.errstate(invalid="ignore", divide="ignore"):
-        kink = np.where(psi1 + psi2 > 0, psi1 / (psi1 + psi2), 0.5)
-    return _integrate_unique(_tawn_split_integrand, np.column_stack([psi1, psi2, theta, kink]))
-
-
 def _base_tau(base, theta, delta) -> np.ndarray:
     """τ of the unrotated family with positive parameters (θ, δ) (Gaussian/t: ρ in θ)."""
     tau = np.full(base.shape, np.nan)
@@ -161,13 +91,13 @@ def _base_tau(base, theta, delta) -> np.ndarray:
     sel = ok & (base == BB6)
     tau[sel] = 1 - (1 - _joe_tau(theta[sel])) / delta[sel]
     sel = ok & (base == BB7)
-    tau[sel] = _bb7_tau(theta[sel], delta[sel])
+    tau[sel] = bb_tau_values(BB7_INTEGRAL, theta[sel], delta[sel])
     sel = ok & (base == BB8)
-    tau[sel] = _bb8_tau(theta[sel], delta[sel])
+    tau[sel] = bb_tau_values(BB8_INTEGRAL, theta[sel], delta[sel])
     sel = ok & (base == TAWN_TYPE1)
-    tau[sel] = _tawn_tau(theta[sel], delta[sel], np.ones(int(sel.sum())))
+    tau[sel] = tawn_tau_values(delta[sel], np.ones(int(sel.sum())), theta[sel])
     sel = ok & (base == TAWN_TYPE2)
-    tau[sel] = _tawn_tau(theta[sel], np.ones(int(sel.sum())), delta[sel])
+    tau[sel] = tawn_tau_values(np.ones(int(sel.sum())), delta[sel], theta[sel])
     return tau
 
 

@@ -19,10 +19,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 from scipy import special
 
-from .densities import loglik_dual
+from .densities import compiled, loglik_dual
 
 MAX_NEWTON = 60
 BACKTRACKS = 30
@@ -30,12 +29,12 @@ BACKTRACKS = 30
 PRUNE_MARGIN = 3.0
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def _clip(x, lo, hi):
     return min(max(x, lo), hi)
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def _evaluate(family, x0, x1, d, n):
     ll = loglik_dual(family, x0, x1, d, n)
     if not math.isfinite(ll[0]):
@@ -43,7 +42,7 @@ def _evaluate(family, x0, x1, d, n):
     return ll
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def newton_fit(family, starts, lower, upper, two, d, n, needed):
     """ML (θ, δ) of ``family`` on the ``n`` pairs of ``d``; returns (θ, δ, log-likelihood).
 
@@ -88,7 +87,7 @@ def newton_fit(family, starts, lower, upper, two, d, n, needed):
     return best0, best1, best
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def _newton(family, x0, x1, start, lower, upper, two, d, n, needed):
     """Newton iterations of ``newton_fit`` from (x0, x1), where ``_evaluate`` gave ``start``."""
     f, g0, g1, h00, h01, h11 = start[0], start[1], start[2], start[3], start[4], start[5]
@@ -155,13 +154,13 @@ def _newton(family, x0, x1, start, lower, upper, two, d, n, needed):
 
 
 # ------------------------------------------------------------------------------- Gaussian
-@njit(cache=True, error_model="numpy")
+@compiled
 def _gaussian_loglik(rho, n, s, p):
     q = 1.0 - rho * rho
     return -0.5 * n * math.log(q) - (rho * rho * s - 2.0 * rho * p) / (2.0 * q)
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def gaussian_fit(z1, z2, n):
     """ML ρ of the Gaussian copula on normal scores; returns (ρ, log-likelihood)."""
     s, p = 0.0, 0.0
@@ -215,7 +214,7 @@ def t_constants(nus: np.ndarray) -> np.ndarray:
         (nus + 1) / 2)
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def student_rho(x1, x2, margin_sum, constant, nu, n, rho):
     """max over ρ of the t log-likelihood at ν for quantiles x1, x2 (Newton from ``rho``).
 
@@ -255,7 +254,7 @@ def student_rho(x1, x2, margin_sum, constant, nu, n, rho):
     return best_rho, best
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def _t_at(g, quantiles, margin, constants, nus, i1, i2, n, rho, x1, x2):
     total = 0.0
     for i in range(n):
@@ -265,7 +264,7 @@ def _t_at(g, quantiles, margin, constants, nus, i1, i2, n, rho, x1, x2):
     return student_rho(x1, x2, total, constants[g], nus[g], n, rho)
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def student_profile(quantiles, margin, constants, nus, i1, i2, n, rho0, needed):
     """Profile fit of the t copula over the ν grid. ``quantiles``, ``margin``: ``t_tables`` of
     the block's distinct uniforms; ``i1``, ``i2``: index of each pair's uniforms in them.

@@ -19,9 +19,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
-from .densities import BB1, BB6, BB7, BB8, CLAYTON, FRANK, GUMBEL, JOE, TAWN_TYPE1, TAWN_TYPE2
+from .densities import (
+    BB1,
+    BB6,
+    BB7,
+    BB8,
+    CLAYTON,
+    FRANK,
+    GUMBEL,
+    JOE,
+    TAWN_TYPE1,
+    TAWN_TYPE2,
+    compiled,
+)
 from .optimize import gaussian_fit, newton_fit, student_profile
 
 INDEPENDENCE, GAUSSIAN, STUDENT = 0, 1, 2
@@ -42,9 +53,12 @@ BOUNDS = np.array([[LOWER[f][0], LOWER[f][1], UPPER[f][0], UPPER[f][1]] for f in
 ROTATION_ROWS = np.array([(0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 3, 0, 5, 6, 7, 4, 9, 10),
                           (2, 3, 0, 1, 6, 7, 4, 5, 10, 11), (3, 0, 1, 2, 7, 4, 5, 6, 11, 8)])
 ROTATIONS = (0, 90, 180, 270)
+#: |τ| from which a Tawn type is fitted from two starts only (VineCopula's and Gumbel's): the
+#: sharp, small-weight maxima that the extra starts look for carry a τ well below it
+TAWN_WEAK_TAU = 0.1
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def _slot(family):
     for k in range(len(ITERATIVE)):
         if ITERATIVE[k] == family:
@@ -52,7 +66,7 @@ def _slot(family):
     return -1
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def cell_rows(u1, u2, n):
     """The 12 rows of ``densities.rotation_rows`` for one cell."""
     d = np.empty((12, n))
@@ -66,7 +80,7 @@ def cell_rows(u1, u2, n):
     return d
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def rotated(full, rotation_index, n):
     out = np.empty((10, n))
     for r in range(10):
@@ -76,7 +90,7 @@ def rotated(full, rotation_index, n):
     return out
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def starting_values(family, tau, joe_taus, joe_thetas, frank_taus, frank_thetas):
     """(k, 2) starting points (θ, δ) of ``family`` for |τ| = ``tau`` (Frank: signed τ); the
     first is the one the early stop of ``optimize.newton_fit`` looks from."""
@@ -107,14 +121,16 @@ def starting_values(family, tau, joe_taus, joe_thetas, frank_taus, frank_thetas)
         return np.array([[1.0 + 0.5 * (joe - 1.0), 0.5 * clayton], [1.0, clayton]])
     if family == BB8:  # δ = 1: Joe(θ)
         return np.array([[1.5 * joe, 0.8], [joe, 1.0]])
-    # Tawn: δ = 1 is Gumbel(θ); VineCopula's start; an even mix
+    # Tawn: VineCopula's start; δ = 1 is Gumbel(θ)
+    if a >= TAWN_WEAK_TAU:
+        return np.array([[1.0 + 6.0 * a, min(a + 0.1, 0.999)], [gumbel, 1.0]])
     # weak dependence can come from a sharp component of small weight δ (large θ): the
     # likelihood has several local maxima there, so more starts (Newton from the best two)
     return np.array([[1.0 + 6.0 * a, min(a + 0.1, 0.999)], [gumbel, 1.0], [3.0, 0.3],
                      [3.0, 0.05], [8.0, 0.05], [8.0, 0.015], [20.0, 0.01], [20.0, 0.03]])
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def _pearson(x, y, m):
     if m < 2:
         return np.nan
@@ -132,7 +148,7 @@ def _pearson(x, y, m):
     return sxy / math.sqrt(sxx * syy)
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def _quadrant(z1, z2, n, sign1, sign2, drop_last):
     """Normal scores in the quadrant (sign1·z1 > 0, sign2·z2 > 0) and their correlation."""
     a = np.empty(n)
@@ -147,7 +163,7 @@ def _quadrant(z1, z2, n, sign1, sign2, drop_last):
     return np.nan if m < 3 else _pearson(a, b, m)
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def _preselected(base, rotation, tau, c1, c2):
     """pyvinecopulib's ``preselect_family``."""
     if base in (INDEPENDENCE, GAUSSIAN, STUDENT, FRANK):
@@ -167,7 +183,7 @@ def _preselected(base, rotation, tau, c1, c2):
     return keep
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def tawn_rotations(z1, z2, n, tau):
     """Rotations of the Tawn types that ``fit.tawn_candidates`` picks (4 flags: 0, 90, 180,
     270)."""
@@ -186,7 +202,7 @@ def tawn_rotations(z1, z2, n, tau):
     return out
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def fit_candidate(base, rotation_index, full, z1, z2, i1, i2, n, tau, tables, t_tables,
                   needed):
     """ML fit of one candidate on one cell: (θ, δ, log-likelihood, ν̂ for t, else 0).
@@ -227,7 +243,7 @@ PARAMETERS = np.array([0, 1, 2, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2])
 FIT_ORDER = np.array([0, 1, 5, 3, 4, 6, 2, 7, 8, 9, 10, 11, 12])
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def candidates(n, tau, a, b, allowed):
     """(slot, rotation) of every candidate of a cell, in the reference's order."""
     slots = np.empty(32, dtype=np.int64)
@@ -262,7 +278,7 @@ def candidates(n, tau, a, b, allowed):
     return slots[:m], rotations[:m]
 
 
-@njit(cache=True, error_model="numpy")
+@compiled
 def select_cells(u1, u2, z1, z2, i1, i2, counts, taus, penalties, allowed, tables, t_tables):
     """Selected family of every cell: (slot, rotation, (θ, δ, log-likelihood, ν̂)).
 

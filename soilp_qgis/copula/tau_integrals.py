@@ -1,13 +1,14 @@
-"""Kendall's τ of the Tawn, BB7 and BB8 copulas, compiled: the integrals of ``dependence`` per
-cell.
+"""Kendall's τ of the Tawn, BB7 and BB8 copulas, compiled, one parameter set at a time.
 
-Tawn: τ = ∫0¹ A′(t)·(t(1−t)A′(t) − (1−2t)A(t))/A(t)² dt (``dependence`` integrates t(1−t)A″/A
-by parts this way), split at the kink of A (ψ1(1−t) = ψ2·t); BB7 and BB8: τ = 1 + 4∫0¹ φ/φ′
-with ``dependence``'s integrands. Adaptive Gauss–Kronrod (7/15 points) to 1e-13, on pieces
-shrinking geometrically toward the kink (Tawn) or the ends. The same values as
-``dependence.kendall_tau`` (tests hold them to 1e-10) but per cell, so a cell's τ does not
-depend on which other cells share its block (``dependence`` integrates the distinct parameters
-of a block together), and much faster; ``batched`` uses them.
+Tawn: τ = ∫0¹ t(1−t)A″(t)/A(t) dt, integrated by parts so that only A and A′ appear (for large θ,
+A″ is a spike at the kink of A): τ = ∫0¹ A′·(t(1−t)A′ − (1−2t)A)/A² dt, split at the kink
+(ψ1(1−t) = ψ2·t). BB7 and BB8: τ = 1 + 4∫0¹ φ/φ′ dt over their generators φ (BB7 with
+s = 1 − t: φ/φ′ = −(w − w^(1+δ))/(δθ s^(θ−1)), w = 1 − s^θ; BB8: φ/φ′ = log(w/η)·w/(θδ(1 −
+δt)^(θ−1)), w = 1 − (1 − δt)^θ, η = 1 − (1 − δ)^θ). Adaptive Gauss–Kronrod (7/15 points) to
+1e-13, on pieces shrinking geometrically toward the kink (Tawn) or the ends. Each value depends
+on its own parameters only, so a cell's τ does not depend on which cells share its block.
+``dependence.kendall_tau`` uses them; tests hold them to independent quadratures of A″ and of
+the generators (tests/engine/test_copula_dependence.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from numba import njit
 from .families import BB7, BB8, TAWN_TYPE1, TAWN_TYPE2, split_codes
 
 _TAWN, _BB7, _BB8 = 0, 1, 2
+#: the ``kind`` of ``bb_tau_values``
+BB7_INTEGRAL, BB8_INTEGRAL = _BB7, _BB8
 
 _XK = np.array([0.991455371120812639, 0.949107912342758525, 0.864864423359769073,
                 0.741531185599394440, 0.586087235467691130, 0.405845151377397167,

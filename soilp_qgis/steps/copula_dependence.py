@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import contract
 from ..blocks import BlockExecutor, OutputSpec
-from ..bootstrap import percentile_interval, replicate_shares, resampled_kendall
+from ..bootstrap import replicate_shares, resampled_kendall, share_interval
 from ..contract import FileOutput, RasterOutput, StepParameters
 from ..copula.families import FAMILY_SETS
 from ..copula.fit import FITTERS, FitterSettings, make_fitter
@@ -209,8 +209,9 @@ OUTPUTS_SPEC = {
 def dependence_table(arrays: dict[str, np.ndarray], codes: np.ndarray | None) -> list[dict]:
     """Per ecoregion and overall: valid cells, share with τ < 0 (the headline number of the
     paper, docs/REFERENCES.md [paper]), the share significantly negative after FDR control
-    (``significance`` = −1), the bootstrap's 95 % percentile interval of the share with τ < 0
-    (NaN without ``bootstrap_sign``), mean τ, mean λL, mean λU, the most common family."""
+    (``significance`` = −1), the bootstrap's 95 % interval of the share with τ < 0
+    (``bootstrap.share_interval``; NaN without ``bootstrap_sign``), mean τ, mean λL, mean λU,
+    the most common family."""
     tau = arrays["kendall_tau"][0]
     lower = arrays["lower_tail_dependence"][0]
     upper = arrays["upper_tail_dependence"][0]
@@ -231,9 +232,10 @@ def dependence_table(arrays: dict[str, np.ndarray], codes: np.ndarray | None) ->
         families = Counter(family[mask].tolist())
         # ties between families go to the smaller code, so the table is deterministic
         most_common = min(families.items(), key=lambda item: (-item[1], item[0]))[0]
-        low, high = (np.nan, np.nan) if negative is None else percentile_interval(
-            replicate_shares(negative, mask))
-        return {"negative_share": float((tau[mask] < 0).mean()),
+        naive = float((tau[mask] < 0).mean())
+        low, high = (np.nan, np.nan) if negative is None else share_interval(
+            replicate_shares(negative, mask), naive)
+        return {"negative_share": naive,
                 "negative_share_fdr": float((significance[mask] == -1).mean()),
                 "negative_share_ci_low": low, "negative_share_ci_high": high,
                 "mean_tau": float(tau[mask].mean()),

@@ -20,10 +20,8 @@ from test_copula_fit import block_of, clayton, flip, gaussian, gumbel, student, 
 
 from soilp_qgis.copula import families as fam
 from soilp_qgis.copula.batched import BatchedFitter, fit_family
-from soilp_qgis.copula.dependence import kendall_tau
 from soilp_qgis.copula.fit import CopulaBlockFitter, PyvinecopulibFitter, fit_tawn, make_fitter
 from soilp_qgis.copula.margins import calendar_months, deseasonalize, pseudo_observations
-from soilp_qgis.copula.tau_integrals import integral_kendall_tau
 from soilp_qgis.errors import InputError
 
 pv = pytest.importorskip("pyvinecopulib")
@@ -230,27 +228,6 @@ def test_family_sets_restrict_the_choice(planted_fits):
         reference = PyvinecopulibFitter(family_set=name).fit_block(p[:16], sm[:16])
         assert set(result.family.tolist()) <= set(fam.FAMILY_SETS[name])
         assert (result.family == reference.family).mean() >= 0.9
-
-
-def test_compiled_tau_integrals_equal_dependence():
-    rng = np.random.default_rng(2)
-    codes = rng.choice([104, 114, 124, 134, 204, 214, 224, 234], 40)
-    theta = np.r_[rng.uniform(1, 20, 34), [1.0, 1.0001, 20.0, 2.0, 3.0, 1.5]]
-    delta = np.r_[rng.uniform(0, 1, 34), [0.0, 1.0, 1.0, 1e-8, 0.999999, 0.5]]
-    par = np.where(np.isin(codes, [124, 134, 224, 234]), -theta, theta)
-    np.testing.assert_allclose(integral_kendall_tau(codes, par, delta),
-                               kendall_tau(codes, par, delta), atol=1e-10)
-    # BB7 (θ ∈ [1, 6], δ ∈ [0.01, 25]) and BB8 (θ ∈ [1, 8], δ ∈ [1e-4, 1]), all rotations
-    codes = rng.choice([9, 19, 29, 39, 10, 20, 30, 40], 40)
-    bb7 = codes % 10 == 9
-    theta = np.where(bb7, rng.uniform(1, 6, 40), rng.uniform(1, 8, 40))
-    delta = np.where(bb7, np.exp(rng.uniform(np.log(0.01), np.log(25), 40)),
-                     rng.uniform(1e-4, 1, 40))
-    theta[:4], delta[:4] = [1.0, 6.0, 1.0, 8.0], [0.01, 25.0, 1e-4, 1.0]
-    codes[:4] = [9, 19, 10, 20]
-    sign = np.where(np.isin(codes, [29, 39, 30, 40]), -1.0, 1.0)
-    np.testing.assert_allclose(integral_kendall_tau(codes, sign * theta, sign * delta),
-                               kendall_tau(codes, sign * theta, sign * delta), atol=1e-10)
 
 
 def test_make_fitter_and_pickling():

@@ -65,8 +65,12 @@ def test_section_shows_naive_fdr_and_interval_beside_the_paper(tmp_path):
             ) in reading
     assert "Layer 2 (7–28 cm), annual: of the 1.1 % of cells with τ < 0, 0.0 % are significantly " \
            "negative at 5.0 % — none of them." in reading
+    # a table of an earlier version, whose interval missed the share, is named
     warning = [text for _, text in page.paragraphs if "does not contain" in text]
     assert len(warning) == 1 and "for Layer 3 (28–100 cm), annual:" in warning[0]
+    assert "earlier soilp" in warning[0]
+    reading_note = [text for _, text in page.paragraphs if "How to read it" in text][0]
+    assert "always contains the share" in reading_note
     settings = [text for _, text in page.paragraphs if "Settings:" in text][0]
     assert "α = 5.0 % (Benjamini–Hochberg at a false discovery rate of 10.0 %" in settings
     assert "500 moving-block bootstrap replicates" in settings
