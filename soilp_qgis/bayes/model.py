@@ -6,10 +6,7 @@ On the z-scores of one ecoregion (see :mod:`soilp_qgis.bayes.data`):
   intercept offset in DATA=cells), with residual standard deviations ``sigma`` and correlation
   ``residual_correlation`` under an LKJ(eta=1) prior (for 2 × 2, uniform on (−1, 1));
 - priors as brms's defaults on this scale: Student-t(3, 0, 2.5) intercepts, half-Student-t(3, 2.5)
-  residual and random-effect scales, and Normal(0, 10) slopes (brms uses flat ones); the slopes
-  are sampled rotated, ``θ = Lᵀβ`` with ``TᵀT = L Lᵀ`` (:func:`coefficient_basis`), which
-  decorrelates the interaction terms' slopes: on the demo's annual fits NUTS needs 2–2.7 times
-  fewer gradients with the diagonal mass matrix (same posterior: a linear map);
+  residual and random-effect scales, and Normal(0, 10) slopes (brms uses flat ones);
 - DATA=cells: correlated random intercepts per cell for both responses (``cell_sd``,
   ``cell_correlation``, LKJ(1)), centred (default: each cell's intercepts around the fixed
   intercept) or non-centred (``offset = z @ L.T`` with ``z ~ Normal(0, 1)``, brms's form).
@@ -65,16 +62,14 @@ def model_data_arrays(data: EcoregionData) -> dict[str, np.ndarray]:
     """The sufficient statistics the model reads (its ``pm.Data`` by name).
 
     ``design_cross`` WᵀW (8 × 8), ``design_response`` WᵀY (8 × 2), ``response_cross`` YᵀY
-    (2 × 2), ``rows`` N, ``coefficient_basis`` (7 × 7, :func:`coefficient_basis`); in DATA=cells
-    also per cell ``cell_design_sum`` (cells × 8), ``cell_response_sum`` (cells × 2) and
-    ``cell_rows`` (cells).
+    (2 × 2), ``rows`` N; in DATA=cells also per cell ``cell_design_sum`` (cells × 8),
+    ``cell_response_sum`` (cells × 2) and ``cell_rows`` (cells).
     """
     design = np.column_stack([np.ones(data.n_rows), np.asarray(data.terms, dtype=np.float64)])
     responses = np.asarray(data.responses, dtype=np.float64)
     arrays = {"design_cross": design.T @ design, "design_response": design.T @ responses,
               "response_cross": responses.T @ responses,
               "rows": np.array(float(data.n_rows))}
-    arrays["coefficient_basis"] = coefficient_basis(arrays["design_cross"][1:, 1:])
     if data.cell_index is not None:
         n_cells = data.n_cells
         design_sum = np.zeros((n_cells, design.shape[1]))
@@ -84,15 +79,6 @@ def model_data_arrays(data: EcoregionData) -> dict[str, np.ndarray]:
         arrays.update(cell_design_sum=design_sum, cell_response_sum=response_sum,
                       cell_rows=np.bincount(data.cell_index, minlength=n_cells).astype(np.float64))
     return arrays
-
-
-def coefficient_basis(term_cross: np.ndarray) -> np.ndarray:
-    """``B = L⁻ᵀ`` with ``TᵀT = L Lᵀ`` (the terms' cross-product): the model samples
-    ``θ = Lᵀ β``, whose likelihood is isotropic (``β = B θ``, ``(Tβ)ᵀ(Tβ) = θᵀθ``), Stan's QR
-    reparameterisation on the sufficient statistics. A linear map: the same posterior of β."""
-    ridge = 1e-10 * np.trace(term_cross) / len(term_cross)
-    lower = np.linalg.cholesky(term_cross + ridge * np.eye(len(term_cross)))
-    return np.linalg.inv(lower).T
 
 
 def build_driver_model(data: EcoregionData, random_intercepts: str = "centred") -> pm.Model:
@@ -116,11 +102,8 @@ def build_driver_model(data: EcoregionData, random_intercepts: str = "centred") 
     with pm.Model(coords=coords) as model:
         stats = {name: pm.Data(name, value) for name, value in model_data_arrays(data).items()}
         intercept = pm.StudentT("intercept", dims="response", **INTERCEPT_PRIOR)
-        rotated = pm.Flat("coefficient_rotated", dims=("term", "response"))
-        coefficient = pm.Deterministic("coefficient", stats["coefficient_basis"] @ rotated,
-                                       dims=("term", "response"))
-        pm.Potential("coefficient_prior", pm.logp(
-            pm.Normal.dist(mu=0.0, sigma=SLOPE_PRIOR_SD), coefficient).sum())
+        coefficient = pm.Normal("coefficient", mu=0.0, sigma=SLOPE_PRIOR_SD,
+                                dims=("term", "response"))
         gamma = pt.concatenate([intercept[None, :], coefficient], axis=0)
         cross = stats["design_response"].T @ gamma
         residual_cross = (stats["response_cross"] - cross - cross.T
