@@ -52,8 +52,9 @@ class SamplerSettings:
     correlations between the interaction terms' coefficients). Both target the same posterior.
     Measured on the demo's synthetic world (20 cells, layer 1, 4 × (2000 + 2000)): low_rank needs
     3–10 times fewer gradients and a third to two thirds less sampling CPU time on the annual
-    fits, all rows converged; but on the monthly Deserts fit one chain stuck (R-hat 1.49, 973 divergent
-    transitions) where the diagonal metric converged (R-hat 1.006), so it is not the default.
+    fits, all rows converged; but on the monthly Deserts fit one chain stuck (R-hat 1.49, 973
+    divergent transitions) where the diagonal metric converged (R-hat 1.006), so it is not the
+    default.
     """
 
     chains: int = 4
