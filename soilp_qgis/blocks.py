@@ -197,17 +197,30 @@ class BlockExecutor:
     """Runs a block function over a grid (see the module docstring)."""
 
     def __init__(self, processes: int | None = None, block_cells: int = DEFAULT_BLOCK_CELLS,
-                 scheduler: str | None = None):
+                 scheduler: str | None = None, whole_tiles: bool = False):
         self.processes = max(1, int(processes or default_processes()))
         self.block_cells = int(block_cells)
         self.scheduler = scheduler if scheduler is not None else os.environ.get(DASK_ENV) or None
+        self.whole_tiles = bool(whole_tiles)
 
-    def effective_block_cells(self, cells: int) -> int:
+    def effective_block_cells(self, cells: int, tile_cells: int = 1) -> int:
         """Block size for a grid of ``cells``: at most ``block_cells``, and small enough that
-        every worker gets about four blocks, so a small grid still keeps all workers busy."""
+        every worker gets about four blocks, so a small grid still keeps all workers busy. With
+        ``whole_tiles`` (steps that read far more than they compute, such as a daily stack's
+        thousands of bands aggregated), never smaller than a storage tile of ``tile_cells``
+        (up to ``block_cells``): cutting a tile into blocks decompresses it once per block."""
         if self.processes == 1 and not self.scheduler:
             return self.block_cells
-        return max(1, min(self.block_cells, -(-cells // (4 * self.processes))))
+        size = max(1, min(self.block_cells, -(-cells // (4 * self.processes))))
+        if self.whole_tiles:
+            size = max(size, min(tile_cells, self.block_cells))
+        return size
+
+    def plan(self, height: int, width: int, tile: tuple[int, int] | None) -> list[Window]:
+        """The windows of a ``height`` × ``width`` grid whose inputs are stored in ``tile``s."""
+        tile_cells = min(tile[0], height) * min(tile[1], width) if tile else 1
+        return plan_blocks(height, width, self.effective_block_cells(height * width, tile_cells),
+                           tile)
 
     def run(self, block_function: BlockFunction, inputs: Mapping[str, BlockInput],
             outputs: Mapping[str, OutputSpec], report: Reporter | None = None
@@ -218,8 +231,7 @@ class BlockExecutor:
         arrays = {name: np.full((spec.bands, height, width), spec.fill, dtype=spec.dtype)
                   for name, spec in outputs.items()}
         first = next(iter(inputs.values())).info
-        windows = plan_blocks(height, width, self.effective_block_cells(height * width),
-                              first.block_shape)
+        windows = self.plan(height, width, first.block_shape)
         done = 0
         partial: dict[int, float] = {}  # block index → fraction done, of blocks under way
 

@@ -83,7 +83,8 @@ def aggregate_time(p: Parameters, outputs: StepOutputs, report: Reporter) -> dic
         report.info(f"left out {plan.dropped.size} incomplete {scale} period(s) at the ends: "
                     + ", ".join(period_label(d, scale) for d in plan.dropped))
 
-    executor = BlockExecutor(processes=processes(p))
+    # reading dominates (a daily stack has thousands of bands): no tile is read for two blocks
+    executor = BlockExecutor(processes=processes(p), whole_tiles=True)
     values = executor.run(partial(_aggregate_block, **options), {"input": BlockInput(info)},
                           {"values": OutputSpec(bands=plan.dates.size)},
                           report.sub(0.0, 0.95))["values"]

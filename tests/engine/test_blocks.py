@@ -115,3 +115,23 @@ def test_results_equal_on_tile_aligned_windows(stacks, tmp_path):
     arrays = BlockExecutor(1, 60).run(per_cell_statistics, inputs, OUTPUTS)
     expected = per_cell_statistics({"x": x.reshape(len(x), -1).T, "y": y.reshape(len(y), -1).T})
     np.testing.assert_allclose(arrays["mean"][0], expected["mean"].reshape(11, 23), rtol=1e-6)
+
+
+def test_whole_tiles_plans_read_no_tile_for_two_blocks():
+    """The demo's daily stack: 45 × 180 cells in 48 × 128 tiles. Four blocks per worker would cut
+    each tile into strips, each strip decompressing the whole tile's 7,305 bands again; with
+    ``whole_tiles`` each tile is one block, still one per worker."""
+    tile = (48, 128)
+    split = BlockExecutor(2).plan(45, 180, tile)
+    whole = BlockExecutor(2, whole_tiles=True).plan(45, 180, tile)
+
+    def tiles_read(windows):
+        return sum(len({(r // tile[0], c // tile[1])
+                        for r in range(int(w.row_off), int(w.row_off + w.height))
+                        for c in range(int(w.col_off), int(w.col_off + w.width))})
+                   for w in windows)
+
+    assert tiles_read(split) > 2
+    assert tiles_read(whole) == 2 and len(whole) == 2
+    # a tile larger than block_cells is still cut, so memory stays bounded
+    assert len(BlockExecutor(2, block_cells=1000, whole_tiles=True).plan(45, 180, tile)) > 2
