@@ -39,7 +39,6 @@ from .fit import (
 from .margins import parametric_uniforms, pseudo_observations
 from .optimize import T_GRID, student_rho, t_constants, t_tables
 from .selection import TAWN1_SLOT, TAWN2_SLOT, cell_rows, fit_candidate, select_cells
-from .tau_integrals import integral_kendall_tau
 
 #: cells per compiled call with parametric margins (their t table is per cell)
 PARAMETRIC_CHUNK = 64
@@ -201,11 +200,7 @@ class BatchedFitter(FitterSettings):
                 code[todo[part]], par[todo[part]], par2[todo[part]] = c, a, b
                 bad = ~np.isfinite(out[:, 2])
                 status[todo[part[bad]]] = STATUS_FIT_FAILED
-        integral = (status == STATUS_FITTED) & np.isin(
-            fam.split_codes(code)[0], (fam.BB7, fam.BB8, fam.TAWN_TYPE1, fam.TAWN_TYPE2))
-        known_tau = np.full(code.shape, np.nan)
-        known_tau[integral] = integral_kendall_tau(code[integral], par[integral], par2[integral])
-        return finish_block(code, par, par2, status, pairs, known_tau)
+        return finish_block(code, par, par2, status, pairs)
 
 
 def fit_family(code: int, u1, u2, tau: float | None = None) -> tuple[float, float, float]:

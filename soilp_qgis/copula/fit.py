@@ -303,22 +303,16 @@ def start_block(settings: FitterSettings, precipitation, soil_moisture):
 
 
 def finish_block(code: np.ndarray, par: np.ndarray, par2: np.ndarray, status: np.ndarray,
-                 pairs: np.ndarray, known_tau: np.ndarray | None = None) -> CopulaBlockResult:
+                 pairs: np.ndarray) -> CopulaBlockResult:
     """τ and tail dependences of the chosen (code, par, par2); a cell whose outputs are not
-    finite gets status 5; cells with a non-zero status are NaN / −1. ``known_tau``: τ already
-    computed for some cells (NaN elsewhere)."""
+    finite gets status 5; cells with a non-zero status are NaN / −1."""
     cells = code.shape[0]
     fitted = status == STATUS_FITTED
     tau = np.full(cells, np.nan)
     lower, upper, discordant = tau.copy(), tau.copy(), tau.copy()
     if fitted.any():
         args = (code[fitted], par[fitted], par2[fitted])
-        if known_tau is None:
-            tau[fitted] = kendall_tau(*args)
-        else:
-            tau[fitted] = known_tau[fitted]
-            todo = fitted & ~np.isfinite(tau)
-            tau[todo] = kendall_tau(code[todo], par[todo], par2[todo])
+        tau[fitted] = kendall_tau(*args)
         lower[fitted], upper[fitted] = tail_dependence(*args)
         discordant[fitted] = np.maximum(*discordant_tail_dependence(*args))
         broken = fitted & ~(np.isfinite(tau) & np.isfinite(lower) & np.isfinite(upper)

@@ -18,8 +18,6 @@ import math
 import numpy as np
 from numba import njit
 
-from .families import BB7, BB8, TAWN_TYPE1, TAWN_TYPE2, split_codes
-
 _TAWN, _BB7, _BB8 = 0, 1, 2
 #: the ``kind`` of ``bb_tau_values``
 BB7_INTEGRAL, BB8_INTEGRAL = _BB7, _BB8
@@ -140,24 +138,3 @@ def bb_tau_values(kind, theta, delta):
         else:
             out[k] = 1.0 + 4.0 / (th * de) * integral
     return out
-
-
-def integral_kendall_tau(code, par, par2) -> np.ndarray:
-    """τ of VineCopula codes of Tawn (104…234), BB7 (9…39) and BB8 (10…40) as
-    ``dependence.kendall_tau`` (NaN for other codes)."""
-    code, par, par2 = np.broadcast_arrays(np.asarray(code), np.asarray(par, dtype=float),
-                                          np.asarray(par2, dtype=float))
-    base, rotation = split_codes(code.ravel())
-    negated = (rotation == 90) | (rotation == 270)
-    theta = np.where(negated, -par.ravel(), par.ravel()).astype(float)
-    tawn = (base == TAWN_TYPE1) | (base == TAWN_TYPE2)
-    delta = np.where(negated & ~tawn, -par2.ravel(), par2.ravel()).astype(float)
-    tau = np.full(theta.shape, np.nan)
-    ones = np.ones(int(tawn.sum()))
-    type1 = base[tawn] == TAWN_TYPE1
-    tau[tawn] = tawn_tau_values(np.where(type1, delta[tawn], ones),
-                                np.where(type1, ones, delta[tawn]), theta[tawn])
-    for family, kind in ((BB7, _BB7), (BB8, _BB8)):
-        sel = base == family
-        tau[sel] = bb_tau_values(kind, theta[sel], delta[sel])
-    return np.where(negated, -tau, tau).reshape(code.shape)
