@@ -40,12 +40,18 @@ RASTER_INPUTS = [
     ("LAND_SURFACE_TEMPERATURE", "Land surface temperature", "monthly"),
     ("GPP", "Gross primary production", "monthly"),
 ]
-#: model inputs that are an algorithm's own parameter under another name
-BAYES_INPUTS = [("BAYES_DATA", "DATA", "Bayes: data per ecoregion"),
-                ("BAYES_MAX_CELLS", "MAX_CELLS", "Bayes: cells per ecoregion"),
-                ("BAYES_CHAINS", "CHAINS", "Bayes: chains"),
-                ("BAYES_TUNE", "TUNE", "Bayes: warm-up per chain"),
-                ("BAYES_DRAWS", "DRAWS", "Bayes: draws per chain")]
+#: model inputs that are an algorithm's own parameter under another name: (model input,
+#: parameter, label, the scale whose steps take it — None: every Bayesian step). DATA is set per
+#: scale: 20 annual values per cell are too few for DATA=ecoregion_mean (one series of 20 rows),
+#: while 240 monthly ones make it the lighter, well-mixing choice (scripts/demo.sh).
+BAYES_INPUTS = [("BAYES_DATA_MONTHLY", "DATA", "Bayes: data per ecoregion, monthly",
+                 "monthly"),
+                ("BAYES_DATA_ANNUAL", "DATA", "Bayes: data per ecoregion, annual", "annual"),
+                ("BAYES_MAX_CELLS", "MAX_CELLS", "Bayes: cells per ecoregion", None),
+                ("BAYES_MASS_MATRIX", "MASS_MATRIX", "Bayes: mass matrix", None),
+                ("BAYES_CHAINS", "CHAINS", "Bayes: chains", None),
+                ("BAYES_TUNE", "TUNE", "Bayes: warm-up per chain", None),
+                ("BAYES_DRAWS", "DRAWS", "Bayes: draws per chain", None)]
 
 
 def load_layout() -> dict:
@@ -85,7 +91,8 @@ def add_bayes_children(add_child, combinations, layout: dict, stack, param, outp
                    "AIR_TEMPERATURE": stack("AIR_TEMPERATURE", scale),
                    "GPP": stack("GPP", scale),
                    "LST": stack("LAND_SURFACE_TEMPERATURE", scale),
-                   **{name: param(model_name) for model_name, name, _ in BAYES_INPUTS},
+                   **{name: param(model_name) for model_name, name, _, only in BAYES_INPUTS
+                      if only in (None, scale)},
                    **ecoregions},
                   outputs_of("bayes", **where))
 
@@ -161,7 +168,7 @@ def build():
     add_input(copula.parameterDefinition("FAMILY_SET").clone(), y)
     y += 70.0
     bayes = algorithm("bayesiandrivers")
-    for model_name, name, description in BAYES_INPUTS:
+    for model_name, name, description, _ in BAYES_INPUTS:
         definition = bayes.parameterDefinition(name).clone()
         definition.setName(model_name)
         definition.setDescription(description)

@@ -197,11 +197,20 @@ class BlockExecutor:
     """Runs a block function over a grid (see the module docstring)."""
 
     def __init__(self, processes: int | None = None, block_cells: int = DEFAULT_BLOCK_CELLS,
-                 scheduler: str | None = None, whole_tiles: bool = False):
+                 scheduler: str | None = None, whole_tiles: bool = False,
+                 cells_per_process: int = 1):
         self.processes = max(1, int(processes or default_processes()))
         self.block_cells = int(block_cells)
         self.scheduler = scheduler if scheduler is not None else os.environ.get(DASK_ENV) or None
         self.whole_tiles = bool(whole_tiles)
+        self.cells_per_process = max(1, int(cells_per_process))
+
+    def processes_for(self, cells: int) -> int:
+        """Worker processes for a grid of ``cells``: no more than give each at least
+        ``cells_per_process`` cells. Starting a worker (a spawned interpreter importing the
+        engine) takes a second or more, so a step whose cells are cheap sets this to run a small
+        grid in this process."""
+        return max(1, min(self.processes, cells // self.cells_per_process))
 
     def effective_block_cells(self, cells: int, tile_cells: int = 1) -> int:
         """Block size for a grid of ``cells``: at most ``block_cells``, and small enough that
@@ -209,9 +218,10 @@ class BlockExecutor:
         ``whole_tiles`` (steps that read far more than they compute, such as a daily stack's
         thousands of bands aggregated), never smaller than a storage tile of ``tile_cells``
         (up to ``block_cells``): cutting a tile into blocks decompresses it once per block."""
-        if self.processes == 1 and not self.scheduler:
+        processes = self.processes_for(cells)
+        if processes == 1 and not self.scheduler:
             return self.block_cells
-        size = max(1, min(self.block_cells, -(-cells // (4 * self.processes))))
+        size = max(1, min(self.block_cells, -(-cells // (4 * processes))))
         if self.whole_tiles:
             size = max(size, min(tile_cells, self.block_cells))
         return size
@@ -252,23 +262,25 @@ class BlockExecutor:
 
         if self.scheduler:
             self._run_dask(block_function, inputs, outputs, windows, place)
-        elif self.processes == 1 or len(windows) == 1:
+        elif self.processes_for(height * width) == 1 or len(windows) == 1:
             for index, window in enumerate(windows):
                 place(*compute_block(block_function, inputs, window, outputs,
                                      progress=lambda f, i=index: advance(i, f)), index)
         else:
-            self._run_pool(block_function, inputs, outputs, windows, place, advance)
+            self._run_pool(block_function, inputs, outputs, windows, place, advance,
+                           self.processes_for(height * width))
         return arrays
 
     def _run_pool(self, block_function, inputs, outputs, windows: Sequence[Window],
-                  place: Callable[..., None], advance: Callable[[int, float], None]) -> None:
-        max_in_flight = 2 * self.processes
+                  place: Callable[..., None], advance: Callable[[int, float], None],
+                  processes: int) -> None:
+        max_in_flight = 2 * processes
         pending: dict = {}  # future → block index
         todo = list(enumerate(windows))
         context = get_context("spawn")
         progress_queue = context.Queue()
         others = set(active_children())
-        pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=context,
+        pool = ProcessPoolExecutor(max_workers=processes, mp_context=context,
                                    initializer=_start_worker, initargs=(progress_queue,))
         try:
             while todo or pending:

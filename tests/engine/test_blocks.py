@@ -135,3 +135,30 @@ def test_whole_tiles_plans_read_no_tile_for_two_blocks():
     assert tiles_read(whole) == 2 and len(whole) == 2
     # a tile larger than block_cells is still cut, so memory stays bounded
     assert len(BlockExecutor(2, block_cells=1000, whole_tiles=True).plan(45, 180, tile)) > 2
+
+
+def process_ids(blocks):
+    """Each cell's computing process id (module level: picklable for spawned workers)."""
+    import os
+
+    return {"pid": np.full(blocks["x"].shape[0], os.getpid(), dtype=np.float64)}
+
+
+@pytest.mark.parametrize("cells_per_process,expected_workers", [(1, 2), (200, 1), (10_000, 1)])
+def test_cells_per_process_keeps_a_small_grid_in_this_process(stacks, cells_per_process,
+                                                              expected_workers):
+    """253 cells: two workers unless each would get fewer than ``cells_per_process`` cells, then
+    every block runs in this process (a worker's start would cost more than its work)."""
+    import os
+
+    x_info, y_info, _, _ = stacks
+    executor = BlockExecutor(2, 50, cells_per_process=cells_per_process)
+    assert executor.processes_for(253) == expected_workers
+    pids = executor.run(process_ids, {"x": BlockInput(x_info), "y": BlockInput(y_info)},
+                        {"pid": OutputSpec(dtype="float64")})["pid"][0]
+    pids = pids[np.isfinite(pids)]   # the cell without data is skipped (the fill, NaN)
+    assert pids.size == 252
+    ran_here = bool((pids == os.getpid()).all())
+    assert ran_here == (expected_workers == 1)
+    if not ran_here:
+        assert os.getpid() not in pids

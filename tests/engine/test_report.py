@@ -393,3 +393,15 @@ def test_report_step_refuses_a_folder_that_is_not_there(tmp_path):
         report({"input_folder": str(tmp_path / "nothing")}, SilentReporter())
     with pytest.raises(InputError, match="INPUT_FOLDER is required"):
         report({}, SilentReporter())
+
+
+def test_recording_provenance_does_not_load_the_report_builder():
+    """Every engine step records its provenance through ``report.provenance``; the report's
+    figures and tests (matplotlib, scipy.stats) load only when a report is made."""
+    code = ("import sys, soilp_qgis.report.provenance as p; "
+            "print(sorted(m for m in ('matplotlib', 'scipy.stats', 'soilp_qgis.report.build') "
+            "if m in sys.modules)); from soilp_qgis.report import make_report; "
+            "print(make_report.__module__)")
+    lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    assert lines == ["[]", "soilp_qgis.report.build"]

@@ -25,7 +25,8 @@ PERIODS = ("monthly", "MAM", "JJA", "SON", "DJF", "annual")
 MODEL_INPUTS = ["PRECIPITATION", "SOIL_MOISTURE_LAYER1", "SOIL_MOISTURE_LAYER2",
                 "SOIL_MOISTURE_LAYER3", "EVAPOTRANSPIRATION", "AIR_TEMPERATURE",
                 "LAND_SURFACE_TEMPERATURE", "GPP", "ECOREGIONS", "FIELD", "FAMILY_SET",
-                "BAYES_DATA", "BAYES_MAX_CELLS", "BAYES_CHAINS", "BAYES_TUNE", "BAYES_DRAWS",
+                "BAYES_DATA_MONTHLY", "BAYES_DATA_ANNUAL", "BAYES_MAX_CELLS",
+                "BAYES_MASS_MATRIX", "BAYES_CHAINS", "BAYES_TUNE", "BAYES_DRAWS",
                 "OUTPUT_FOLDER"]
 
 
@@ -91,6 +92,24 @@ def test_model_is_registered_and_editable(soilp_provider):
     assert all(child.algorithm() is not None for child in children.values())
     copy = model.create()
     assert copy.toVariant() == model.toVariant()   # what the Modeler edits
+
+
+def test_bayesian_steps_take_their_scales_data_input(soilp_provider):
+    """DATA comes from the scale's own model input (monthly and annual may differ: an annual
+    series is too short for DATA=ecoregion_mean); the other Bayesian inputs are shared."""
+    model = QgsApplication.processingRegistry().algorithmById("soilp:fullanalysis").create()
+    bayes = {child_id: child for child_id, child in model.childAlgorithms().items()
+             if child_id.startswith("bayes_")}
+    assert sorted(bayes) == sorted(f"bayes_{layer}_{scale}" for layer in LAYERS
+                                   for scale in ("monthly", "annual"))
+    for child_id, child in bayes.items():
+        scale = child_id.rsplit("_", 1)[1]
+        sources = {name: values[0].parameterName()
+                   for name, values in child.parameterSources().items()
+                   if name in ("DATA", "MASS_MATRIX", "MAX_CELLS", "CHAINS")}
+        assert sources == {"DATA": f"BAYES_DATA_{scale.upper()}",
+                           "MASS_MATRIX": "BAYES_MASS_MATRIX",
+                           "MAX_CELLS": "BAYES_MAX_CELLS", "CHAINS": "BAYES_CHAINS"}, child_id
 
 
 def test_the_shipped_file_validates_with_inputs_in_order(soilp_provider):
