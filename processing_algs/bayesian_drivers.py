@@ -93,14 +93,19 @@ class BayesianDriversAlgorithm(SoilpAlgorithm):
                 "posterior.", advanced=True),
             parameters.choice(
                 "RANDOM_INTERCEPTS", "Random intercepts (DATA=cells)", [
-                    ("centred", "Centred"), ("non_centred", "Non-centred")],
+                    ("centred", "Centred"), ("non_centred", "Non-centred"),
+                    ("marginalised", "Marginalised (integrated out)")],
                 "How the per-cell random intercepts of DATA=cells are sampled; the model and "
                 "its posterior are the same, only the sampler's geometry differs. centred: "
                 "each cell's intercepts for P and SM are drawn around the ecoregion's "
                 "intercepts; it mixes far better when every cell has many time steps (the "
                 "usual case). non_centred: standard-normal offsets scaled by the random-effect "
                 "covariance, as brms writes the model; try it when there are few time steps "
-                "per cell and the centred form shows divergent transitions. Ignored for "
+                "per cell and the centred form shows divergent transitions. marginalised: the "
+                "intercepts are integrated out exactly (a Gaussian integral in closed form), so "
+                "only the ecoregion-level parameters are sampled: no divergent transitions from "
+                "the intercepts' funnel, as many parameters whatever MAX_CELLS; the cells' own "
+                "intercepts are then not estimated (the table never lists them). Ignored for "
                 "DATA=ecoregion_mean.", advanced=True),
             parameters.choice(
                 "MASS_MATRIX", "Mass matrix (nutpie)", [

@@ -5,17 +5,10 @@
 # 2. the engine records the run's provenance (inputs with checksums, parameters, versions);
 # 3. soilp:fullanalysis (the shipped model) runs every step and ends with demo_output/report.html.
 # The Bayesian step (3 soil layers × monthly and annual) samples at the paper's settings, 4 chains ×
-# (2000 warm-up + 2000 draws), max tree depth 10. To stay within minutes its data and metric are
-# chosen by measurement (layer 1, idle machine), and the report's provenance states them:
-# - monthly: DATA=ecoregion_mean (one series of 240 monthly means per ecoregion). With nutpie's
-#   low-rank mass matrix each ecoregion samples in about 2 s with no divergent transition, where
-#   the per-cell model (20 cells, diagonal metric) took 20-45 s and diverged in some ecoregions.
-# - annual: 20 annual values per cell are too few for one mean series (at least 30 needed), so
-#   DATA=cells on a seeded sample of BAYES_MAX_CELLS=20 cells per ecoregion (toolbox default 200),
-#   low-rank metric: 5-12 s per ecoregion, every R-hat below 1.05. At 10 cells two ecoregions'
-#   chains stuck (R-hat 1.52); the diagonal metric took 20-45 s per ecoregion.
-# Model enum inputs take an option's index only, not its name: DATA 1 = ecoregion_mean,
-# 0 = cells; MASS_MATRIX 1 = low_rank.
+# (2000 warm-up + 2000 draws), max tree depth 10, on the toolbox's data default (DATA=cells, up to
+# 200 cells per ecoregion, per-cell random intercepts), with the model's defaults for the
+# sampler's geometry: intercepts integrated out, nutpie's low-rank metric (measured: 2.3-5 s per
+# ecoregion, almost no divergent transitions; scripts/build_full_analysis_model.py says more).
 set -euo pipefail
 : "${QGIS_PROCESS:?}" "${SOILP_PYTHON:?}"
 out=${DEMO_OUTPUT:-demo_output}
@@ -31,8 +24,7 @@ step "1/3 synthetic world (2° Northern Hemisphere, 2000–2019)"
 "$QGIS_PROCESS" run soilp:syntheticworld -- OUTPUT_FOLDER="$world" SEED=0
 
 bayes=(BAYES_CHAINS=${BAYES_CHAINS:-4} BAYES_TUNE=${BAYES_TUNE:-2000} BAYES_DRAWS=${BAYES_DRAWS:-2000}
-       BAYES_DATA_MONTHLY=1 BAYES_DATA_ANNUAL=0 BAYES_MAX_CELLS=${BAYES_MAX_CELLS:-20}
-       BAYES_MASS_MATRIX=1)
+       BAYES_MAX_CELLS=${BAYES_MAX_CELLS:-200})
 inputs=(PRECIPITATION="$world/precipitation_daily.tif"
         SOIL_MOISTURE_LAYER1="$world/soil_moisture_0_7cm.tif"
         SOIL_MOISTURE_LAYER2="$world/soil_moisture_7_28cm.tif"
@@ -56,13 +48,11 @@ parameters.update({"Bayesian step in this demo": (
                        ("the paper's sampler settings:" if paper else
                         "LIGHTER than the paper's 4 chains × (2000 warm-up + 2000 draws):")
                        + " {BAYES_CHAINS} chains × ({BAYES_TUNE} warm-up + {BAYES_DRAWS} draws), "
-                       "max tree depth 10, nutpie's low-rank mass matrix, for each soil layer at "
-                       "monthly and annual scale. Data lighter than the toolbox default (200 "
-                       "cells per ecoregion, per-cell random intercepts), chosen by measurement "
-                       "to stay within minutes: monthly DATA=ecoregion_mean (one series of "
-                       "monthly means per ecoregion); annual DATA=cells on a seeded sample of at "
-                       "most {BAYES_MAX_CELLS} cells per ecoregion (20 annual values are too few "
-                       "for a mean series; at 10 cells some chains stuck)").format(**parameters),
+                       "max tree depth 10, for each soil layer at monthly and annual scale, on "
+                       "DATA=cells (per-cell random intercepts) with a seeded sample of at most "
+                       "{BAYES_MAX_CELLS} cells per ecoregion; the intercepts integrated out "
+                       "exactly and nutpie's low-rank mass matrix (the full analysis's defaults; "
+                       "the same posterior as sampling them)").format(**parameters),
                    "synthetic world": "2° Northern Hemisphere, 2000–2019, seed 0",
                    "FAMILY_SET": "all 40 VineCopula families", "FIELD": "BIOME"})
 subprocess.run([sys.executable, "-m", "soilp_qgis", "provenance", f"output_folder={folder}",

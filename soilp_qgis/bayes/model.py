@@ -9,7 +9,9 @@ On the z-scores of one ecoregion (see :mod:`soilp_qgis.bayes.data`):
   residual and random-effect scales, and Normal(0, 10) slopes (brms uses flat ones);
 - DATA=cells: correlated random intercepts per cell for both responses (``cell_sd``,
   ``cell_correlation``, LKJ(1)), centred (default: each cell's intercepts around the fixed
-  intercept) or non-centred (``offset = z @ L.T`` with ``z ~ Normal(0, 1)``, brms's form).
+  intercept) or non-centred (``offset = z @ L.T`` with ``z ~ Normal(0, 1)``, brms's form), or
+  marginalised: integrated out in closed form (see :func:`_marginal_cells_logp`), so the
+  sampler sees only the ecoregion-level parameters.
 
 The bivariate normal likelihood is computed from sufficient statistics, exactly: with the
 design ``W = [1, terms]`` (rows × 8), coefficients ``Γ = [intercept; coefficient]`` (8 × 2), cell
@@ -21,7 +23,8 @@ of O(rows) — the same posterior as ``pm.MvNormal`` row by row, many times fast
 DATA=cells.
 
 The data enter as ``pm.Data`` (:func:`model_data_arrays`), whose shapes depend only on the number
-of cells, so a compiled model can be reused for another ecoregion with the same number of cells.
+of cells, so a compiled model can be reused for another ecoregion with the same number of cells
+(with marginalised intercepts, for any number of cells: no parameter has a cell dimension).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ INTERCEPT_PRIOR = {"nu": 3.0, "mu": 0.0, "sigma": 2.5}
 SCALE_PRIOR = {"nu": 3.0, "sigma": 2.5}
 SLOPE_PRIOR_SD = 10.0
 #: Forms of the per-cell random intercepts (same model, different sampling geometry).
-RANDOM_INTERCEPT_FORMS: tuple[str, ...] = ("centred", "non_centred")
+RANDOM_INTERCEPT_FORMS: tuple[str, ...] = ("centred", "non_centred", "marginalised")
 
 #: Posterior variables worth summarising, in table order (cell_* only exist in DATA=cells).
 SUMMARY_VARIABLES: tuple[str, ...] = ("intercept", "coefficient", "sigma", "residual_correlation",
@@ -90,14 +93,17 @@ def build_driver_model(data: EcoregionData, random_intercepts: str = "centred") 
     ``offset = cell_z @ L.T`` (brms's form). Same model, same posterior; with many rows per cell
     (the usual case: every time step of every cell) the centred form mixes far better: the
     non-centred one shows divergent transitions, and offsets from the intercept leave the
-    intercept badly mixed when there are many cells.
+    intercept badly mixed when there are many cells. ``"marginalised"`` integrates the
+    intercepts out exactly (same posterior of every other parameter; the cells' own intercepts
+    are not sampled): no funnel between ``cell_sd`` and the intercepts, and as many parameters
+    whatever the number of cells.
     """
     if random_intercepts not in RANDOM_INTERCEPT_FORMS:
         raise ValueError(f"random_intercepts must be one of {RANDOM_INTERCEPT_FORMS}, "
                          f"got {random_intercepts!r}")
     coords = {"response": list(RESPONSES), "term": list(TERMS)}
     cells = data.cell_index is not None
-    if cells:
+    if cells and random_intercepts != "marginalised":
         coords["cell"] = [int(c) for c in data.cells]
     with pm.Model(coords=coords) as model:
         stats = {name: pm.Data(name, value) for name, value in model_data_arrays(data).items()}
@@ -108,6 +114,14 @@ def build_driver_model(data: EcoregionData, random_intercepts: str = "centred") 
         cross = stats["design_response"].T @ gamma
         residual_cross = (stats["response_cross"] - cross - cross.T
                           + gamma.T @ stats["design_cross"] @ gamma)
+        if cells and random_intercepts == "marginalised":
+            cell_chol = _scales_and_correlation("cell_sd", "cell_correlation")
+            residual_chol = _scales_and_correlation("sigma", "residual_correlation")
+            cell_sums = stats["cell_response_sum"] - stats["cell_design_sum"] @ gamma
+            pm.Potential("likelihood", _marginal_cells_logp(
+                residual_chol, cell_chol, residual_cross, cell_sums, stats["cell_rows"],
+                stats["rows"]))
+            return model
         if cells:
             c00, c10, c11 = _scales_and_correlation("cell_sd", "cell_correlation")
             if random_intercepts == "centred":
@@ -140,3 +154,38 @@ def _bivariate_normal_logp(chol, residual_cross, rows):
     quadratic = (s11 * residual_cross[0, 0] - 2.0 * s01 * r01 + s00 * residual_cross[1, 1]) \
         / (l00 * l11) ** 2
     return -rows * np.log(2.0 * np.pi) - rows * (pt.log(l00) + pt.log(l11)) - 0.5 * quadratic
+
+
+def _covariance(chol):
+    """Entries ``(s00, s01, s11)`` of L Lᵀ from a 2 × 2 Cholesky factor's ``(l00, l10, l11)``."""
+    l00, l10, l11 = chol
+    return l00 ** 2, l00 * l10, l10 ** 2 + l11 ** 2
+
+
+def _marginal_cells_logp(residual_chol, cell_chol, residual_cross, cell_sums, cell_rows, rows):
+    """Σ_c log p(rows of cell c), the cell's random intercepts ``u_c ~ N(0, Ψ)`` integrated out.
+
+    For one cell with ``n`` rows of residuals ``r_i = y_i − W_i Γ = u + e_i`` (``e_i ~ N(0, Σ)``),
+    an orthonormal (Helmert) rotation of the rows gives ``√n r̄ ~ N(0, Σ + nΨ)`` and ``n − 1``
+    independent ``N(0, Σ)`` contrasts whose scatter is ``Σ_i r_i r_iᵀ − n r̄ r̄ᵀ``; so
+    ``log p = −n log 2π − ½ log|Σ + nΨ| − ½ n r̄ᵀ(Σ + nΨ)⁻¹ r̄ − (n − 1)/2 log|Σ|
+    − ½ tr(Σ⁻¹ (Σ_i r_i r_iᵀ − n r̄ r̄ᵀ))``. Summed over cells, from ``R = Σ r rᵀ``
+    (``residual_cross``), each cell's residual sums ``m_c = n_c r̄_c`` (``cell_sums``) and row
+    counts: O(cells) per gradient, like the other forms.
+    """
+    s00, s01, s11 = _covariance(residual_chol)
+    p00, p01, p11 = _covariance(cell_chol)
+    n = cell_rows
+    m0, m1 = cell_sums[:, 0], cell_sums[:, 1]
+    within = residual_cross - (cell_sums.T / n) @ cell_sums   # R − Σ_c m_c m_cᵀ / n_c
+    within01 = 0.5 * (within[0, 1] + within[1, 0])
+    sigma_det = s00 * s11 - s01 ** 2
+    within_quadratic = (s11 * within[0, 0] - 2.0 * s01 * within01 + s00 * within[1, 1]) \
+        / sigma_det
+    a00, a01, a11 = s00 + n * p00, s01 + n * p01, s11 + n * p11   # Σ + n_c Ψ, per cell
+    cell_det = a00 * a11 - a01 ** 2
+    mean_quadratic = (a11 * m0 ** 2 - 2.0 * a01 * m0 * m1 + a00 * m1 ** 2) / (cell_det * n)
+    n_cells = cell_rows.shape[0]
+    return (-rows * np.log(2.0 * np.pi) - 0.5 * (rows - n_cells) * pt.log(sigma_det)
+            - 0.5 * within_quadratic
+            - 0.5 * pt.sum(pt.log(cell_det)) - 0.5 * pt.sum(mean_quadratic))

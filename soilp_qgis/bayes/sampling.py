@@ -2,7 +2,8 @@
 
 All three sample the same pymc model (same posterior); they differ in speed. nutpie compiles the
 model with numba once and reuses the compiled model for every ecoregion with the same number of
-parameters (same DATA mode and number of cells), swapping only the data. Progress is reported per
+parameters (same DATA mode, and number of cells unless the intercepts are marginalised), swapping
+only the data. Progress is reported per
 chain through ``progress(chain, finished_iterations, total_iterations)`` (tuning included).
 """
 
@@ -181,7 +182,10 @@ class DriverSampler:
     def _nutpie_model(self, data: EcoregionData):
         import nutpie
 
-        key = (data.data, data.n_cells if data.cell_index is not None else 0)
+        # the parameters' shapes depend on the number of cells only where the cells' own
+        # intercepts are sampled; a marginalised model takes any number of cells' data
+        per_cell = data.cell_index is not None and self.settings.random_intercepts != "marginalised"
+        key = (data.data, data.n_cells if per_cell else 0)
         with self._compiling:
             compiled = self._compiled.get(key)
             if compiled is None:

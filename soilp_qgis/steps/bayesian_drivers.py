@@ -32,7 +32,7 @@ STACKS = ("precipitation", "soil_moisture", "air_temperature", "gpp", "lst")
 DATA_MODES = ("cells", "ecoregion_mean")
 SAMPLERS = ("nutpie", "pymc")
 #: ``bayes.model.RANDOM_INTERCEPT_FORMS`` and ``bayes.sampling.MASS_MATRICES``, likewise
-RANDOM_INTERCEPTS = ("centred", "non_centred")
+RANDOM_INTERCEPTS = ("centred", "non_centred", "marginalised")
 MASS_MATRICES = ("diagonal", "low_rank")
 
 

@@ -181,6 +181,38 @@ def test_likelihood_and_cell_prior_are_the_bivariate_normal_densities(form):
     assert float(v["likelihood"]) == pytest.approx(expected, rel=1e-9)
 
 
+def test_marginalised_likelihood_is_each_cells_joint_normal_density():
+    """RANDOM_INTERCEPTS=marginalised: the likelihood is, per cell, the density of all its rows
+    together with the intercepts integrated out, N(vec r_c | 0, I ⊗ Σ + J ⊗ Ψ) (J all ones),
+    evaluated here by scipy on the stacked 2n-vector of each cell; no cell intercepts sampled."""
+    rng = np.random.default_rng(9)
+    blocks = {k: rng.normal(size=(4, 30)) for k in KEYS}
+    blocks["gpp"][1, 3:9] = np.nan                # unequal rows per cell
+    data = assemble_ecoregion(*(blocks[k] for k in KEYS), data="cells")
+    model = build_driver_model(data, "marginalised")
+    assert {"cell_intercept_P", "cell_z"}.isdisjoint(model.named_vars)
+    point = {k: v + rng.normal(scale=0.4, size=np.shape(v))
+             for k, v in model.initial_point(random_seed=3).items()}
+    names = ["likelihood", "intercept", "coefficient", "sigma", "residual_correlation", "cell_sd",
+             "cell_correlation"]
+    v = _evaluate(model, names, point)
+
+    def covariance(sd, r):
+        return np.array([[sd[0] ** 2, r * sd[0] * sd[1]], [r * sd[0] * sd[1], sd[1] ** 2]])
+
+    sigma = covariance(v["sigma"], v["residual_correlation"])
+    psi = covariance(v["cell_sd"], v["cell_correlation"])
+    residuals = data.responses - v["intercept"] - data.terms @ v["coefficient"]
+    expected = 0.0
+    for cell in range(data.n_cells):
+        own = residuals[data.cell_index == cell]          # (n, 2)
+        n = len(own)
+        joint = np.kron(np.eye(n), sigma) + np.kron(np.ones((n, n)), psi)
+        expected += stats.multivariate_normal(np.zeros(2 * n), joint).logpdf(own.ravel())
+    assert len(np.unique(np.bincount(data.cell_index))) > 1
+    assert float(v["likelihood"]) == pytest.approx(expected, rel=1e-9)
+
+
 def test_scale_and_correlation_priors_are_half_student_t_and_lkj_one():
     """The residual and cell covariances' priors, against scipy: half-Student-t(3, 2.5) standard
     deviations and LKJ(1) on the 2 × 2 correlation, which is uniform on (−1, 1) (density 1/2)."""
@@ -340,7 +372,12 @@ def test_low_rank_and_diagonal_mass_matrices_sample_the_same_posterior(mean_run,
     assert {e.chain for e in events if e.done == e.total} == {0, 1}
 
 
-def test_cells_recovers_planted_random_intercept_spread(sampler):
+@pytest.mark.parametrize("form", ["centred", "marginalised"])
+def test_cells_recovers_planted_random_intercept_spread(sampler, form):
+    """The per-cell model recovers the planted coefficients, cell spread and residual
+    correlation, with the intercepts sampled (centred) or integrated out (marginalised)."""
+    if form != sampler.settings.random_intercepts:
+        sampler = DriverSampler(SamplerSettings(**FAST, random_intercepts=form))
     rng = np.random.default_rng(77)
     n_cells, n_time = 18, 30
     cell_sd, cell_rho, rho = np.array([0.9, 0.5]), 0.5, 0.3
