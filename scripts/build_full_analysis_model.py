@@ -48,12 +48,6 @@ BAYES_INPUTS = [("BAYES_DATA", "DATA", "Bayes: data per ecoregion"),
                 ("BAYES_CHAINS", "CHAINS", "Bayes: chains"),
                 ("BAYES_TUNE", "TUNE", "Bayes: warm-up per chain"),
                 ("BAYES_DRAWS", "DRAWS", "Bayes: draws per chain")]
-#: where the model's default differs from the algorithm's: the whole analysis samples six
-#: models of up to 200 cells per ecoregion, and on the synthetic world (layer 1, 4 × (2000 +
-#: 2000)) the intercepts integrated out with nutpie's low-rank metric took 2.3–5 s per ecoregion
-#: with 0–2 divergent transitions per run, every R-hat ≤ 1.004, where the algorithm's defaults
-#: (centred, diagonal) took 20–45 s at 20 cells and diverged in about half the ecoregions
-BAYES_MODEL_DEFAULTS = {"RANDOM_INTERCEPTS": "marginalised", "MASS_MATRIX": "low_rank"}
 
 
 def load_layout() -> dict:
@@ -171,19 +165,6 @@ def build():
     bayes = algorithm("bayesiandrivers")
     for model_name, name, description in BAYES_INPUTS:
         definition = bayes.parameterDefinition(name).clone()
-        if name in BAYES_MODEL_DEFAULTS:
-            definition.setDefaultValue(enum_value(definition, BAYES_MODEL_DEFAULTS[name]))
-            metadata = dict(definition.metadata())
-            values = list(metadata.get("soilp_values") or definition.options())
-            own_default = bayes.parameterDefinition(name).defaultValue()
-            own_default = own_default if own_default in values else values[int(own_default)]
-            metadata["soilp_help"] = (
-                f"{metadata.get('soilp_help', definition.help())} In the full analysis the "
-                f"default is {BAYES_MODEL_DEFAULTS[name]} (the single algorithm's: "
-                f"{own_default}): measured on the synthetic "
-                "world, integrated-out intercepts with the low-rank metric sample each "
-                "ecoregion 5-10 times faster, with almost no divergent transitions.")
-            definition.setMetadata(metadata)
         definition.setName(model_name)
         definition.setDescription(description)
         definition.setFlags(definition.flags() | compat.FLAG_ADVANCED)

@@ -29,11 +29,18 @@ of cells, so a compiled model can be reused for another ecoregion with the same 
 
 from __future__ import annotations
 
-import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
+import warnings
 
-from soilp_qgis.bayes.data import RESPONSES, TERMS, EcoregionData
+import numpy as np
+
+# pytensor warns (once per process, when pip-installed) that its C backend found no BLAS: nutpie,
+# the default sampler, runs the model through numba, so the advice would only puzzle a user
+warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS",
+                        category=UserWarning)
+import pymc as pm  # noqa: E402 - after the filter above
+import pytensor.tensor as pt  # noqa: E402
+
+from soilp_qgis.bayes.data import RESPONSES, TERMS, EcoregionData  # noqa: E402
 
 INTERCEPT_PRIOR = {"nu": 3.0, "mu": 0.0, "sigma": 2.5}
 SCALE_PRIOR = {"nu": 3.0, "sigma": 2.5}

@@ -141,9 +141,9 @@ def flag_reason(max_rhat: float, divergences: int, min_ess_bulk: float = float("
     if divergences > 0:
         reasons.append(f"{divergences} divergent transition{'s' if divergences != 1 else ''}: "
                        "the sampler met regions it could not follow (typically the random "
-                       "intercepts' funnel), so the posterior may be slightly biased there; a "
-                       "higher TARGET_ACCEPT (or RANDOM_INTERCEPTS=non_centred) usually removes "
-                       "them")
+                       "intercepts' funnel), so the posterior may be slightly biased there; "
+                       "RANDOM_INTERCEPTS=marginalised or a higher TARGET_ACCEPT usually "
+                       "removes them")
     return "; ".join(reasons)
 
 

@@ -9,7 +9,8 @@ from qgis.core import QgsApplication, QgsProcessingContext, QgsProcessingFeedbac
 
 @pytest.mark.parametrize("given, engine_value", [
     ("centred", "centred"), ("non_centred", "non_centred"), ("non-centred", "non_centred"),
-    ("Non-centred", "non_centred"), (1, "non_centred"), (None, "centred")])
+    ("Non-centred", "non_centred"), (1, "non_centred"), ("marginalised", "marginalised"),
+    (2, "marginalised"), (None, "marginalised")])
 def test_random_intercepts_by_name_reach_the_engine(soilp_provider, given, engine_value):
     from soilp.processing_algs import compat
 
@@ -27,14 +28,14 @@ def test_random_intercepts_by_name_reach_the_engine(soilp_provider, given, engin
 def test_random_intercepts_refuses_other_forms(soilp_provider):
     algorithm = QgsApplication.processingRegistry().algorithmById("soilp:bayesiandrivers")
     definition = algorithm.parameterDefinition("RANDOM_INTERCEPTS")
-    for value in ("noncentral", 2, ""):
+    for value in ("noncentral", 3, ""):
         assert not definition.checkValueIsAcceptable(value), value
     assert "non_centred" in definition.help() or "non_centred" in str(definition.metadata())
 
 
 @pytest.mark.parametrize("given, engine_value", [
-    (None, "diagonal"), ("low_rank", "low_rank"), ("Low-rank modified", "low_rank"),
-    (1, "low_rank")])
+    (None, "low_rank"), ("low_rank", "low_rank"), ("Low-rank modified", "low_rank"),
+    (1, "low_rank"), ("diagonal", "diagonal"), (0, "diagonal")])
 def test_mass_matrix_by_name_reaches_the_engine(soilp_provider, given, engine_value):
     from soilp.processing_algs import compat
 

@@ -94,10 +94,9 @@ def test_model_is_registered_and_editable(soilp_provider):
     assert copy.toVariant() == model.toVariant()   # what the Modeler edits
 
 
-def test_bayesian_steps_take_the_model_inputs_with_the_fast_geometry_by_default(soilp_provider):
+def test_bayesian_steps_take_the_model_inputs(soilp_provider):
     """Every Bayesian step reads its sampler settings from the model's BAYES_* inputs, whose
-    defaults are the algorithm's except the intercepts' form and the metric: integrated out
-    and low-rank (measured far faster on six runs; the posterior is the same)."""
+    defaults are the algorithm's: intercepts integrated out, low-rank metric, 200 cells."""
     model = QgsApplication.processingRegistry().algorithmById("soilp:fullanalysis").create()
     bayes = {child_id: child for child_id, child in model.childAlgorithms().items()
              if child_id.startswith("bayes_")}
