@@ -140,10 +140,10 @@ def flag_reason(max_rhat: float, divergences: int, min_ess_bulk: float = float("
                           else ""))
     if divergences > 0:
         reasons.append(f"{divergences} divergent transition{'s' if divergences != 1 else ''}: "
-                       "the sampler met regions it could not follow (typically the random "
-                       "intercepts' funnel), so the posterior may be slightly biased there; "
-                       "RANDOM_INTERCEPTS=marginalised or a higher TARGET_ACCEPT usually "
-                       "removes them")
+                       "the sampler met regions it could not follow, so the posterior may be "
+                       "slightly biased there (a handful among thousands of draws is usually "
+                       "harmless); a higher TARGET_ACCEPT (or RANDOM_INTERCEPTS=marginalised "
+                       "where the intercepts are sampled) usually removes them")
     return "; ".join(reasons)
 
 
