@@ -3,15 +3,19 @@
 Run: ``.venv/bin/python -m bench bayes``. Paper settings: 4 chains × (2000 warm-up + 2000 draws),
 max tree depth 10, target acceptance 0.8. Two simulated ecoregions with planted coefficients,
 residual correlation and (for DATA=cells) correlated random intercepts per cell:
-- DATA=ecoregion_mean, n = 240 steps;
-- DATA=cells, 10 cells × 240 steps (2,400 rows, 20 random intercepts), also with the
-  non-centred random intercepts (nutpie only), and 200 cells × 240 steps (the MAX_CELLS default).
+- DATA=ecoregion_mean, n = 240 steps, with the diagonal metric (Stan's and brms's) and the
+  low-rank one (the default);
+- DATA=cells, 10 cells × 240 steps (2,400 rows, 20 random intercepts) and 200 cells × 240 steps
+  (the MAX_CELLS default): first the intercepts sampled (centred, diagonal metric: the reference,
+  as brms samples them), then non-centred (10 cells), then integrated out (marginalised) with
+  the low-rank metric, the default (nutpie only).
 Rows per sampler that imports here (numpyro needs ``jax`` and ``numpyro``, not installed by
 default). "compile" is nutpie's numba compile (pymc and numpyro compile inside their sampling
 call); "again" refits a second ecoregion of the same shape, reusing nutpie's compiled model as
 ``fit_ecoregions`` does. "Δmean/sd" is the largest difference in a posterior mean from the first
-sampler's (centred nutpie) for the same data, in that sampler's posterior sds (same posterior:
-well under 0.2 at these draw counts).
+row's for the same data, in that row's posterior sds (same posterior: well under 0.2 at these
+draw counts); "× ref" is the first row's "again" time over this row's (sampling with the model
+already compiled, as every ecoregion after the first).
 For comparison, brms 2.18 on this 2-core machine: 52 s compile + 367 s sampling for n = 240.
 """
 
@@ -74,33 +78,44 @@ def _means(posterior) -> tuple[np.ndarray, np.ndarray]:
 def main(sampler_names: list[str] | None = None) -> None:
     """Print the table; ``sampler_names`` limits the samplers (default: every one that imports)."""
     names_here = [n for n in samplers() if sampler_names is None or n in sampler_names]
-    cases = [("ecoregion_mean", f"n = {STEPS}", 1, "centred"),
-             ("cells", f"{CELLS} cells x {STEPS}", CELLS, "centred"),
-             ("cells", f"{CELLS} cells x {STEPS}, non-centred", CELLS, "non_centred"),
-             ("cells", f"{MAX_CELLS} cells x {STEPS} (MAX_CELLS)", MAX_CELLS, "centred")]
+    cases = [("ecoregion_mean", f"n = {STEPS}", 1, "centred", "diagonal"),
+             ("ecoregion_mean", f"n = {STEPS}, low-rank", 1, "centred", "low_rank"),
+             ("cells", f"{CELLS} cells x {STEPS}, centred", CELLS, "centred", "diagonal"),
+             ("cells", f"{CELLS} cells x {STEPS}, non-centred", CELLS, "non_centred",
+              "diagonal"),
+             ("cells", f"{CELLS} cells x {STEPS}, marginalised, low-rank", CELLS,
+              "marginalised", "low_rank"),
+             ("cells", f"{MAX_CELLS} cells x {STEPS}, centred", MAX_CELLS, "centred",
+              "diagonal"),
+             ("cells", f"{MAX_CELLS} cells x {STEPS}, marginalised, low-rank", MAX_CELLS,
+              "marginalised", "low_rank")]
     print("one ecoregion, 4 chains x (2000 warm-up + 2000 draws), depth 10, target 0.8; "
           f"samplers here: {', '.join(names_here)}")
-    print(f"{'data':<34} {'sampler':<8} {'compile s':>9} {'sample s':>8} {'total s':>8} "
-          f"{'again s':>7} {'div':>4} {'depth':>5} {'max rhat':>8} {'min ess':>7} {'Δmean/sd':>8}")
-    references: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for data, label, cells, form in cases:
+    print(f"{'data':<44} {'sampler':<8} {'compile s':>9} {'sample s':>8} {'total s':>8} "
+          f"{'again s':>7} {'div':>4} {'depth':>5} {'max rhat':>8} {'min ess':>7} {'Δmean/sd':>8} "
+          f"{'× ref':>6}")
+    references: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
+    for data, label, cells, form, metric in cases:
         first = simulated_ecoregion(cells, seed=3)
         second = simulated_ecoregion(cells, seed=4)
-        names = names_here if form == "centred" else [n for n in names_here if n == "nutpie"]
+        reference_row = (form, metric) == ("centred", "diagonal")
+        names = names_here if reference_row else [n for n in names_here if n == "nutpie"]
         for name in names:
-            sampler = DriverSampler(SamplerSettings(**PAPER, sampler=name, random_intercepts=form))
+            sampler = DriverSampler(SamplerSettings(**PAPER, sampler=name, random_intercepts=form,
+                                                    mass_matrix=metric))
             total, posterior = _fit(sampler, first, data, seed=3)
             again, _ = _fit(sampler, second, data, seed=4)
             mean, sd = _means(posterior)
-            reference = references.setdefault(f"{data} {cells}", (mean, sd))
+            reference = references.setdefault(f"{data} {cells}", (mean, sd, again))
             shift = float(np.max(np.abs(mean - reference[0]) / reference[1]))
             table = posterior_table(posterior.idata, label)
             compile_s = (f"{posterior.compile_seconds:9.1f}" if name == "nutpie"
                          else f"{'inside':>9}")
-            print(f"{label:<34} {name:<8} {compile_s} {posterior.sampling_seconds:8.1f} "
+            print(f"{label:<44} {name:<8} {compile_s} {posterior.sampling_seconds:8.1f} "
                   f"{total:8.1f} {again:7.1f} {posterior.divergences:4d} "
                   f"{posterior.tree_depth_hits:5d} {table['rhat'].max():8.3f} "
-                  f"{table['ess_bulk'].min():7.0f} {shift:8.3f}", flush=True)
+                  f"{table['ess_bulk'].min():7.0f} {shift:8.3f} {reference[2] / again:6.2f}",
+                  flush=True)
     print("brms 2.18, n = 240, same settings, this machine: 52 s compile + 367 s sampling")
 
 
