@@ -1,7 +1,8 @@
 """Benchmark of the ridge-control engine: cells/s and peak memory on a 100k-cell x 240-step block,
 and of the whole ``ridge_control`` step (stacks on disk -> block executor -> every output) run
-through the engine's CLI as the plugin runs it, with 1 and 2 worker processes, on 20k cells by
-default (the step's time is mostly reading the stacks; see ``bench_step``).
+through the engine's CLI as the plugin runs it, with 1 and 2 worker processes, on 100k cells by
+default (the step's time is mostly reading the stacks; see ``bench_step``; below 2 × 50,000 cells
+the step runs in one process whatever PROCESSES says, ``RIDGE_CELLS_PER_PROCESS``).
 
 Run: ``.venv/bin/python bench/bench_ridge.py [--cells N] [--steps T] [--step-cells N]``.
 """
@@ -106,8 +107,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cells", type=int, default=100_000)
     parser.add_argument("--steps", type=int, default=240)
-    parser.add_argument("--step-cells", type=int, default=20_000,
-                        help="cells of the whole-step benchmark (0: skip it); 100k takes minutes")
+    parser.add_argument("--step-cells", type=int, default=100_000,
+                        help="cells of the whole-step benchmark (0: skip it)")
     args = parser.parse_args([] if argv is None else argv)  # `python -m bench ridge` passes none
     block = _block(args.cells, args.steps)
     input_mib = sum(a.nbytes for a in block) / 2**20

@@ -6,9 +6,9 @@
 # 3. soilp:fullanalysis (the shipped model) runs every step and ends with demo_output/report.html.
 # The Bayesian step (3 soil layers × monthly and annual) samples at the paper's settings, 4 chains ×
 # (2000 warm-up + 2000 draws), max tree depth 10, on the toolbox's data default (DATA=cells, up to
-# 200 cells per ecoregion, per-cell random intercepts), with the model's defaults for the
+# 200 cells per ecoregion, per-cell random intercepts), with the algorithm's defaults for the
 # sampler's geometry: intercepts integrated out, nutpie's low-rank metric (measured: 2.3-5 s per
-# ecoregion, almost no divergent transitions; scripts/build_full_analysis_model.py says more).
+# ecoregion, almost no divergent transitions; soilp_qgis/bayes/sampling.py, SamplerSettings).
 set -euo pipefail
 : "${QGIS_PROCESS:?}" "${SOILP_PYTHON:?}"
 out=${DEMO_OUTPUT:-demo_output}
@@ -51,7 +51,7 @@ parameters.update({"Bayesian step in this demo": (
                        "max tree depth 10, for each soil layer at monthly and annual scale, on "
                        "DATA=cells (per-cell random intercepts) with a seeded sample of at most "
                        "{BAYES_MAX_CELLS} cells per ecoregion; the intercepts integrated out "
-                       "exactly and nutpie's low-rank mass matrix (the full analysis's defaults; "
+                       "exactly and nutpie's low-rank mass matrix (the algorithm's defaults; "
                        "the same posterior as sampling them)").format(**parameters),
                    "synthetic world": "2° Northern Hemisphere, 2000–2019, seed 0",
                    "FAMILY_SET": "all 40 VineCopula families", "FIELD": "BIOME"})

@@ -241,6 +241,7 @@ class BlockExecutor:
         arrays = {name: np.full((spec.bands, height, width), spec.fill, dtype=spec.dtype)
                   for name, spec in outputs.items()}
         first = next(iter(inputs.values())).info
+        processes = self.processes_for(height * width)
         windows = self.plan(height, width, first.block_shape)
         done = 0
         partial: dict[int, float] = {}  # block index → fraction done, of blocks under way
@@ -262,13 +263,12 @@ class BlockExecutor:
 
         if self.scheduler:
             self._run_dask(block_function, inputs, outputs, windows, place)
-        elif self.processes_for(height * width) == 1 or len(windows) == 1:
+        elif processes == 1 or len(windows) == 1:
             for index, window in enumerate(windows):
                 place(*compute_block(block_function, inputs, window, outputs,
                                      progress=lambda f, i=index: advance(i, f)), index)
         else:
-            self._run_pool(block_function, inputs, outputs, windows, place, advance,
-                           self.processes_for(height * width))
+            self._run_pool(block_function, inputs, outputs, windows, place, advance, processes)
         return arrays
 
     def _run_pool(self, block_function, inputs, outputs, windows: Sequence[Window],

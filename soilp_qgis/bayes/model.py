@@ -8,7 +8,7 @@ On the z-scores of one ecoregion (see :mod:`soilp_qgis.bayes.data`):
 - priors as brms's defaults on this scale: Student-t(3, 0, 2.5) intercepts, half-Student-t(3, 2.5)
   residual and random-effect scales, and Normal(0, 10) slopes (brms uses flat ones);
 - DATA=cells: correlated random intercepts per cell for both responses (``cell_sd``,
-  ``cell_correlation``, LKJ(1)), centred (default: each cell's intercepts around the fixed
+  ``cell_correlation``, LKJ(1)), centred (each cell's intercepts around the fixed
   intercept) or non-centred (``offset = z @ L.T`` with ``z ~ Normal(0, 1)``, brms's form), or
   marginalised: integrated out in closed form (see :func:`_marginal_cells_logp`), so the
   sampler sees only the ecoregion-level parameters.
@@ -91,7 +91,8 @@ def model_data_arrays(data: EcoregionData) -> dict[str, np.ndarray]:
     return arrays
 
 
-def build_driver_model(data: EcoregionData, random_intercepts: str = "centred") -> pm.Model:
+def build_driver_model(data: EcoregionData, random_intercepts: str = "marginalised"
+                       ) -> pm.Model:
     """The multivariate driver model of one ecoregion's standardised data.
 
     ``random_intercepts`` (DATA=cells only): ``"centred"`` samples each cell's own intercepts
@@ -121,42 +122,45 @@ def build_driver_model(data: EcoregionData, random_intercepts: str = "centred") 
         cross = stats["design_response"].T @ gamma
         residual_cross = (stats["response_cross"] - cross - cross.T
                           + gamma.T @ stats["design_cross"] @ gamma)
-        if cells and random_intercepts == "marginalised":
-            cell_chol = _scales_and_correlation("cell_sd", "cell_correlation")
-            residual_chol = _scales_and_correlation("sigma", "residual_correlation")
-            cell_sums = stats["cell_response_sum"] - stats["cell_design_sum"] @ gamma
-            pm.Potential("likelihood", _marginal_cells_logp(
-                residual_chol, cell_chol, residual_cross, cell_sums, stats["cell_rows"],
-                stats["rows"]))
-            return model
         if cells:
-            c00, c10, c11 = _scales_and_correlation("cell_sd", "cell_correlation")
-            if random_intercepts == "centred":
-                # each cell's own intercepts ~ MvNormal(intercept, L Lᵀ), as P's marginal times
-                # SM given P; the offsets from the fixed intercept follow
-                own_p = pm.Normal("cell_intercept_P", intercept[0], c00, dims="cell")
-                own_sm = pm.Normal("cell_intercept_SM", intercept[1] + c10
-                                   * (own_p - intercept[0]) / c00, c11, dims="cell")
-                offset = pt.stack([own_p, own_sm], axis=1) - intercept[None, :]
-            else:
-                cell_z = pm.Normal("cell_z", 0.0, 1.0, dims=("cell", "response"))
-                offset = pt.stack([c00 * cell_z[:, 0], c10 * cell_z[:, 0] + c11 * cell_z[:, 1]],
-                                  axis=1)
-            cell_mean = stats["cell_response_sum"] - stats["cell_design_sum"] @ gamma
-            mixed = cell_mean.T @ offset
-            residual_cross = (residual_cross - mixed - mixed.T
-                              + offset.T @ (stats["cell_rows"][:, None] * offset))
-        residual_chol = _scales_and_correlation("sigma", "residual_correlation")
-        pm.Potential("likelihood", _bivariate_normal_logp(residual_chol, residual_cross,
-                                                          stats["rows"]))
+            cell_chol = _scales_and_correlation("cell_sd", "cell_correlation")
+            cell_sums = stats["cell_response_sum"] - stats["cell_design_sum"] @ gamma
+        if cells and random_intercepts == "marginalised":
+            residual_chol = _scales_and_correlation("sigma", "residual_correlation")
+            likelihood = _marginal_cells_logp(residual_chol, cell_chol, residual_cross,
+                                              cell_sums, stats["cell_rows"], stats["rows"])
+        else:
+            if cells:
+                offset = _cell_offsets(random_intercepts, intercept, cell_chol)
+                mixed = cell_sums.T @ offset
+                residual_cross = (residual_cross - mixed - mixed.T
+                                  + offset.T @ (stats["cell_rows"][:, None] * offset))
+            residual_chol = _scales_and_correlation("sigma", "residual_correlation")
+            likelihood = _bivariate_normal_logp(residual_chol, residual_cross, stats["rows"])
+        pm.Potential("likelihood", likelihood)
     return model
+
+
+def _cell_offsets(random_intercepts: str, intercept, cell_chol):
+    """Each cell's intercept offsets (cells × 2) with covariance L Lᵀ, sampled in ``"centred"``
+    or ``"non_centred"`` form (see :func:`build_driver_model`)."""
+    c00, c10, c11 = cell_chol
+    if random_intercepts == "centred":
+        # each cell's own intercepts ~ MvNormal(intercept, L Lᵀ), as P's marginal times SM given
+        # P; the offsets from the fixed intercept follow
+        own_p = pm.Normal("cell_intercept_P", intercept[0], c00, dims="cell")
+        own_sm = pm.Normal("cell_intercept_SM", intercept[1] + c10 * (own_p - intercept[0]) / c00,
+                           c11, dims="cell")
+        return pt.stack([own_p, own_sm], axis=1) - intercept[None, :]
+    cell_z = pm.Normal("cell_z", 0.0, 1.0, dims=("cell", "response"))
+    return pt.stack([c00 * cell_z[:, 0], c10 * cell_z[:, 0] + c11 * cell_z[:, 1]], axis=1)
 
 
 def _bivariate_normal_logp(chol, residual_cross, rows):
     """Σ_i log N(r_i | 0, L Lᵀ) from R = Σ_i r_i r_iᵀ (2 × 2), the number of rows and the
     Cholesky factor's entries ``chol = (l00, l10, l11)``."""
     l00, l10, l11 = chol
-    s00, s01, s11 = l00 ** 2, l00 * l10, l10 ** 2 + l11 ** 2
+    s00, s01, s11 = _covariance(chol)
     r01 = 0.5 * (residual_cross[0, 1] + residual_cross[1, 0])
     quadratic = (s11 * residual_cross[0, 0] - 2.0 * s01 * r01 + s00 * residual_cross[1, 1]) \
         / (l00 * l11) ** 2

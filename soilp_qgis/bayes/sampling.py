@@ -56,7 +56,8 @@ class SamplerSettings:
     one chain stuck (R-hat 1.49, 973 divergent transitions); with them integrated out
     (marginalised, the default) low_rank sampled every ecoregion at both scales in 2.3–5 s (20 or
     200 cells), 0–2 divergent transitions per run, every R-hat ≤ 1.004, where centred with the
-    diagonal metric took 20–45 s per ecoregion at 20 cells and diverged in about half of them.
+    diagonal metric took 21–47 s per ecoregion at 20 cells (under load) and diverged in about
+    half of them.
     """
 
     chains: int = 4

@@ -150,10 +150,10 @@ OUTPUTS = (
                                       "and one per ecoregion"),
     FileOutput("output_legend", "png", "the ternary legend triangle with the class shares"),
 )
-#: a worker process only for this many cells or more: ridge fits are cheap (about 10,000 cells a
-#: second, 240 monthly steps), and starting a worker takes 1.5 s; measured on the demo's 8,100
-#: cells: 2.7 s in this process, 4.2 s with two workers (`make bench` has the block executor's
-#: scaling on large grids)
+#: a worker process only for this many cells or more: ridge fits are cheap, and starting a worker
+#: takes about 1.5 s. Measured through the engine CLI with PROCESSES=2, 240 monthly steps: the
+#: demo's 8,100 cells 4.2 s with two workers, 2.7 s in this process; 20,000 cells 5.4 s and
+#: 309 MiB with two workers, 4.7 s and 170 MiB in this process
 RIDGE_CELLS_PER_PROCESS = 50_000
 #: columns of the table
 TABLE_COLUMNS = ("ecoregion", "valid_cells",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -139,8 +141,6 @@ def test_whole_tiles_plans_read_no_tile_for_two_blocks():
 
 def process_ids(blocks):
     """Each cell's computing process id (module level: picklable for spawned workers)."""
-    import os
-
     return {"pid": np.full(blocks["x"].shape[0], os.getpid(), dtype=np.float64)}
 
 
@@ -149,8 +149,6 @@ def test_cells_per_process_keeps_a_small_grid_in_this_process(stacks, cells_per_
                                                               expected_workers):
     """253 cells: two workers unless each would get fewer than ``cells_per_process`` cells, then
     every block runs in this process (a worker's start would cost more than its work)."""
-    import os
-
     x_info, y_info, _, _ = stacks
     executor = BlockExecutor(2, 50, cells_per_process=cells_per_process)
     assert executor.processes_for(253) == expected_workers
