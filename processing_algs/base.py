@@ -32,6 +32,7 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterMapLayer,
+    QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -352,6 +353,9 @@ class SoilpAlgorithm(QgsProcessingAlgorithm):
         if isinstance(definition, QgsProcessingParameterRasterLayer):
             layer = self.parameterAsRasterLayer(parameters, name, context)
             return engine_source_of_layer(layer) if layer else None
+        if isinstance(definition, QgsProcessingParameterMultipleLayers):
+            layers = self.parameterAsLayerList(parameters, name, context)
+            return [engine_source_of_layer(layer) for layer in layers] or None
         if isinstance(definition, (QgsProcessingParameterFeatureSource,
                                    QgsProcessingParameterVectorLayer)):
             return self.parameterAsCompatibleSourceLayerPath(

@@ -19,6 +19,7 @@ from .aggregate_time import AggregateTimeAlgorithm
 from .align_grid import AlignGridAlgorithm
 from .base import layer_problem, plugin_metadata
 from .bayesian_drivers import BayesianDriversAlgorithm
+from .bayesian_drivers_layers import BayesianDriversLayersAlgorithm
 from .check_engine import CheckEngineAlgorithm
 from .copula_dependence import CopulaDependenceAlgorithm
 from .ecoregion_series import EcoregionSeriesAlgorithm
@@ -47,6 +48,7 @@ ALGORITHMS = [
     LaggedDependenceAlgorithm,
     RidgeControlAlgorithm,
     BayesianDriversAlgorithm,
+    BayesianDriversLayersAlgorithm,
     ReportAlgorithm,
 ]
 

@@ -119,6 +119,10 @@ def example_call(algorithm) -> str:
         optional = definition.flags() & compat.FLAG_OPTIONAL
         if optional or definition.defaultValue() not in (None, ""):
             continue
+        if definition.type() == "multilayer":   # given once per layer, in order
+            parts += [f"{definition.name()}={definition.name().lower()}_{number}.tif"
+                      for number in (1, 2)]
+            continue
         pattern = EXAMPLE_FILES.get(definition.type(), "…")
         extension = getattr(definition, "defaultFileExtension", lambda: "")()
         value = pattern.format(name=definition.name().lower().replace("output_", ""),
@@ -205,8 +209,8 @@ def outputs_page() -> str:
         folder = f"`{entry['folder']}/`" if entry["folder"] else "the top of the folder"
         lines += [f"## {entry['title']} — {folder}", "",
                   f"made by `soilp:{entry['algorithm']}`" +
-                  (f", once per {', '.join('{' + d + '}' for d in entry['for_each'])}"
-                   if entry["for_each"] else ""), "",
+                  (f", once per {', '.join('{' + d + '}' for d in runs)}"
+                   if (runs := entry.get("run_per", entry["for_each"])) else ""), "",
                   "| file | output | what |", "|---|---|---|"]
         placeholders = {d: "{" + d + "}" for d in entry["for_each"]}
         for file, spec in entry["files"].items():

@@ -73,23 +73,23 @@ def enum_value(definition, engine_value: str):
     return index
 
 
-def add_bayes_children(add_child, combinations, layout: dict, stack, param, outputs_of,
-                       ecoregions: dict) -> None:
-    """One soilp:bayesiandrivers step per soil layer and scale (``bayes_<layer>_<scale>``), each
-    with its own table, ecoregion layer, figure and report."""
-    for row, where in enumerate(combinations):
-        layer, scale = where["layer"], where["scale"]
-        add_child(f"bayes_{layer}_{scale}", "bayesiandrivers",
-                  f"Bayesian drivers, {layout['dimensions']['layer'][layer]}, {scale}",
-                  1500.0, 60.0 + 70 * row,
+def add_bayes_children(add_child, layout: dict, stack, param, ecoregions: dict) -> None:
+    """One soilp:bayesiandriverslayers step per scale (``bayes_<scale>``) fitting the three soil
+    layers in one engine process; each layer gets its own table, ecoregion layer, figure and
+    report in bayes/ (``layer<i>_<scale>_…``, the layout's names)."""
+    folder = layout["groups"]["bayes"]["folder"]
+    for row, scale in enumerate(layout["dimensions"]["scale"]):
+        add_child(f"bayes_{scale}", "bayesiandriverslayers",
+                  f"Bayesian drivers, every soil layer, {scale}", 1500.0, 60.0 + 70 * row,
                   {"PRECIPITATION": stack("PRECIPITATION_VOLUME", scale),
-                   "SOIL_MOISTURE": stack(LAYER_INPUTS[layer], scale),
+                   "SOIL_MOISTURE_LAYERS": [stack(LAYER_INPUTS[layer], scale)
+                                            for layer in layout["dimensions"]["layer"]],
                    "AIR_TEMPERATURE": stack("AIR_TEMPERATURE", scale),
                    "GPP": stack("GPP", scale),
                    "LST": stack("LAND_SURFACE_TEMPERATURE", scale),
                    **{name: param(model_name) for model_name, name, _ in BAYES_INPUTS},
                    **ecoregions},
-                  outputs_of("bayes", **where))
+                  {"OUTPUT_FOLDER": folder})
 
 
 def build():
@@ -162,7 +162,7 @@ def build():
         y += 70.0
     add_input(copula.parameterDefinition("FAMILY_SET").clone(), y)
     y += 70.0
-    bayes = algorithm("bayesiandrivers")
+    bayes = algorithm("bayesiandriverslayers")
     for model_name, name, description in BAYES_INPUTS:
         definition = bayes.parameterDefinition(name).clone()
         definition.setName(model_name)
@@ -201,6 +201,9 @@ def build():
                                      f"in {LAYOUT_PATH.name}")
                 continue
             value = sources.pop(parameter, definition.defaultValue())
+            if isinstance(value, list):   # several sources (a multiple-layers parameter)
+                child.addParameterSources(parameter, value)
+                continue
             if not isinstance(value, Source):
                 if isinstance(definition, QgsProcessingParameterEnum) and isinstance(value, str):
                     value = enum_value(definition, value)
@@ -288,9 +291,9 @@ def build():
                    **ecoregions},
                   outputs_of("ridge", **where))
 
-    # 5. Bayesian drivers per layer and scale (the paper's figures 7 and 8, three columns each)
-    add_bayes_children(add_child, combinations("bayes"), layout, stack, param, outputs_of,
-                       ecoregions)
+    # 5. Bayesian drivers per layer and scale (the paper's figures 7 and 8, three columns each),
+    # the three layers of a scale in one run
+    add_bayes_children(add_child, layout, stack, param, ecoregions)
 
     # 6. the report at the top of the folder, once everything else has run
     steps_before_report = list(children)

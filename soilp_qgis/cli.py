@@ -35,6 +35,7 @@ STEPS: dict[str, str] = {
     "synthetic_world": "soilp_qgis.steps.synthetic_world:synthetic_world",
     "copula_dependence": "soilp_qgis.steps.copula_dependence:copula_dependence",
     "bayesian_drivers": "soilp_qgis.steps.bayesian_drivers:bayesian_drivers",
+    "bayesian_drivers_layers": "soilp_qgis.steps.bayesian_drivers_layers:bayesian_drivers_layers",
     "lagged_dependence": "soilp_qgis.steps.lagged_dependence:lagged_dependence",
     "aggregate_time": "soilp_qgis.steps.aggregate_time:aggregate_time",
     "align_grid": "soilp_qgis.steps.align_grid:align_grid",

@@ -30,6 +30,7 @@ FLOAT_NODATA = -9999.0
 
 #: parameter types, as ``describe`` names them (the QGIS parameter class in brackets)
 INPUT_KINDS = ("raster", "vector", "layer", "folder", "file")  # layers, folders, files read
+LIST_KINDS = ("raster_list",)  # several layers read, in order
 OUTPUT_KINDS = ("raster_destination", "file_destination", "vector_destination",
                 "folder_destination")
 VALUE_KINDS = ("integer", "number", "boolean", "choice", "string", "crs", "field", "extent",
@@ -62,6 +63,12 @@ def _field(kind: str, default: Any = None, **spec: Any) -> Any:
 def stack(required: bool = True) -> Any:
     """A time stack (GeoTIFF, or NetCDF ``file.nc:variable``) or any raster layer."""
     return _field("raster", required=required)
+
+
+def stacks(required: bool = True) -> Any:
+    """Several time stacks, in order (QGIS: multiple raster layers): a list of paths, or its
+    JSON text."""
+    return _field("raster_list", required=required)
 
 
 def raster(required: bool = True) -> Any:
@@ -168,6 +175,22 @@ def _number(name: str, value: Any, whole: bool) -> int | float:
     return converted
 
 
+def _path_list(name: str, value: Any) -> list[str]:
+    """A list of layer paths from a list or its JSON text; at least one, none empty."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = json.loads(text) if text.startswith("[") else [text]
+        except ValueError:
+            raise InputError(f"{name} must be a list of layers; got {value!r}") from None
+    if not isinstance(value, (list, tuple)) or not all(
+            isinstance(item, str) and item.strip() for item in value):
+        raise InputError(f"{name} must be a list of layer paths; got {value!r}")
+    if not value:
+        raise InputError(f"{name} is required: give at least one layer")
+    return [str(item) for item in value]
+
+
 def _convert(name: str, spec: Spec, value: Any) -> Any:
     """``value`` of parameter ``name`` converted to its declared type and checked."""
     if spec.kind in ("integer", "number"):
@@ -201,6 +224,8 @@ def _convert(name: str, spec: Spec, value: Any) -> Any:
         if not isinstance(value, dict):
             raise InputError(f"{name} must be a mapping of names to values; got {value!r}")
         return dict(value)
+    if spec.kind in LIST_KINDS:
+        return _path_list(name, value)
     if spec.kind == "extent":
         return list(value) if isinstance(value, (list, tuple)) else str(value)
     if isinstance(value, (dict, list, tuple)):
@@ -255,8 +280,15 @@ class StepParameters:
 
     def sources(self) -> dict[str, str]:
         """The layers and folders the run reads, by QGIS parameter name (only those given)."""
-        return {key.upper(): str(getattr(self, key)) for key, (_, spec) in self.specs().items()
-                if spec.kind in INPUT_KINDS and getattr(self, key) not in (None, "")}
+        paths = {}
+        for key, (_, spec) in self.specs().items():
+            value = getattr(self, key)
+            if spec.kind in INPUT_KINDS and value not in (None, ""):
+                paths[key.upper()] = str(value)
+            elif spec.kind in LIST_KINDS and value:
+                paths.update({f"{key.upper()}[{number}]": str(path)
+                              for number, path in enumerate(value, start=1)})
+        return paths
 
     def destinations(self) -> dict[str, str]:
         """The output paths the run writes, by QGIS parameter name (only those given), plus
@@ -349,6 +381,6 @@ def describe(parameters: type[StepParameters], outputs: Sequence[Output]) -> dic
 __all__ = [
     "FLOAT_NODATA", "FileOutput", "RasterOutput", "Spec", "StepParameters", "boolean", "choice",
     "describe", "extent", "field_name", "file_output", "folder", "folder_output", "integer",
-    "layer", "mapping", "number", "raster", "raster_output", "stack", "text", "vector",
+    "layer", "mapping", "number", "raster", "raster_output", "stack", "stacks", "text", "vector",
     "vector_output",
 ]

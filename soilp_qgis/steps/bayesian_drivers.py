@@ -130,24 +130,41 @@ def ecoregion_layer(points: pd.DataFrame, diagnostics: pd.DataFrame, p: Paramete
     return frame
 
 
-@engine_step(Parameters, OUTPUTS)
-def bayesian_drivers(p: Parameters, outputs: StepOutputs, report: Reporter) -> dict:
-    from ..bayes.drivers import fit_ecoregions
-    from ..bayes.quadrants import driver_points
-    from ..bayes.report import driver_figure, figure_png, write_report
+def sampler_settings(p: Parameters):
+    """The sampler settings of a run's parameters, checked."""
     from ..bayes.sampling import SamplerSettings
-    from ..bayes.summary import coefficient_table, diagnostics_table
 
-    infos = open_stacks(p, list(STACKS))
-    first = infos["precipitation"]
-    grid = first.grid
-    codes = ecoregion_codes(p, grid)
     settings = SamplerSettings(chains=p.chains, tune=p.tune, draws=p.draws,
                                max_treedepth=p.max_treedepth, target_accept=p.target_accept,
                                seed=p.seed, sampler=p.sampler,
                                random_intercepts=p.random_intercepts,
                                mass_matrix=p.mass_matrix)
     settings.validate()
+    return settings
+
+
+@engine_step(Parameters, OUTPUTS)
+def bayesian_drivers(p: Parameters, outputs: StepOutputs, report: Reporter) -> dict:
+    """Fit every ecoregion of one soil layer; write the table, layer, figure and report."""
+    return fit_and_write(p, outputs, report)
+
+
+def fit_and_write(p: Parameters, outputs: StepOutputs, report: Reporter, sampler=None) -> dict:
+    """The body of ``bayesian_drivers``; ``sampler`` (a ``bayes.sampling.DriverSampler`` with
+    these parameters' settings) lets several runs share its compiled models
+    (``bayesian_drivers_layers``)."""
+    from ..bayes.drivers import fit_ecoregions
+    from ..bayes.quadrants import driver_points
+    from ..bayes.report import driver_figure, figure_png, write_report
+    from ..bayes.sampling import DriverSampler
+    from ..bayes.summary import coefficient_table, diagnostics_table
+
+    infos = open_stacks(p, list(STACKS))
+    first = infos["precipitation"]
+    grid = first.grid
+    codes = ecoregion_codes(p, grid)
+    sampler = sampler or DriverSampler(sampler_settings(p))
+    settings = sampler.settings
     steps = season_time_steps(first, p.season)
     stacks = {key: read_stack(info, time=steps) for key, info in infos.items()}
     blocks = ecoregion_blocks(stacks, codes)
@@ -157,7 +174,7 @@ def bayesian_drivers(p: Parameters, outputs: StepOutputs, report: Reporter) -> d
                 f"({settings.tune} warm-up + {settings.draws} draws), sampler {settings.sampler}"
                 + (f", {p.random_intercepts} random intercepts" if p.data == "cells" else ""))
     sampling = report.sub(0.0, 0.9)
-    fits = fit_ecoregions(blocks, data=p.data, max_cells=p.max_cells, settings=settings,
+    fits = fit_ecoregions(blocks, data=p.data, max_cells=p.max_cells, sampler=sampler,
                           progress=lambda where: sampling.progress(where.fraction),
                           log=report.info)
     coefficients = coefficient_table(fits)

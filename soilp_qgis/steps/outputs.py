@@ -137,7 +137,26 @@ def require_computed(status: np.ndarray) -> int:
     return fitted
 
 
-def _now() -> str:
+def record_run(writer: StepOutputs, started: str) -> None:
+    """Write the provenance record of the run ``writer`` holds the outputs of (its parameters,
+    inputs, outputs, versions; from ``started`` to now) beside its first output, staged with
+    them. A run without outputs leaves no record."""
+    values = writer.parameters
+    destinations = values.destinations()
+    if not destinations:
+        return
+    from ..report.provenance import provenance_path, write_step_provenance
+
+    first_key, first = next(iter(destinations.items()))
+    folder_output = any(isinstance(o, FileOutput) and o.kind == "folder"
+                        and o.key.upper() == first_key for o in writer.table.values())
+    record_path = provenance_path(first, values.STEP, folder_output)
+    write_step_provenance(writer.staged(record_path), values.STEP, values.as_dict(),
+                          values.sources(), destinations, started, now())
+
+
+def now() -> str:
+    """The time now (UTC, ISO 8601 to the second), as provenance records it."""
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
@@ -151,7 +170,7 @@ def engine_step(parameters: type[StepParameters], outputs: Sequence[Output] = ()
                  ) -> Callable[[dict, Reporter], dict]:
         @functools.wraps(body)
         def step(params: dict, report: Reporter) -> dict:
-            started = _now()
+            started = now()
             values = parameters.from_params(params)
             destinations = values.destinations()
             check_paths(values.sources(), destinations)
@@ -159,16 +178,8 @@ def engine_step(parameters: type[StepParameters], outputs: Sequence[Output] = ()
             writer = StepOutputs(values, outputs, staging)
             try:
                 results = body(values, writer, report)
-                if destinations and record:
-                    from ..report.provenance import provenance_path, write_step_provenance
-
-                    first_key, first = next(iter(destinations.items()))
-                    folder_output = any(isinstance(o, FileOutput) and o.kind == "folder"
-                                        and o.key.upper() == first_key for o in outputs)
-                    record_path = provenance_path(first, parameters.STEP, folder_output)
-                    write_step_provenance(writer.staged(record_path), parameters.STEP,
-                                          values.as_dict(), values.sources(), destinations,
-                                          started, _now())
+                if record:
+                    record_run(writer, started)
                 if staging is not None:
                     staging.commit()
             except OSError as exc:
@@ -189,5 +200,5 @@ def engine_step(parameters: type[StepParameters], outputs: Sequence[Output] = ()
     return decorate
 
 
-__all__ = ["STYLE_PRESETS", "StepOutputs", "engine_step", "os_error_line", "require_computed",
-           "status_counts"]
+__all__ = ["STYLE_PRESETS", "StepOutputs", "engine_step", "now", "os_error_line", "record_run",
+           "require_computed", "status_counts"]

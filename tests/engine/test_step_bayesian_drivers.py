@@ -96,8 +96,8 @@ def test_random_intercepts_reach_the_sampler(run, tmp_path, monkeypatch, form):
 
     seen = {}
 
-    def fit_ecoregions(blocks, *, settings, **kwargs):
-        seen["settings"] = settings
+    def fit_ecoregions(blocks, *, sampler, **kwargs):
+        seen["settings"] = sampler.settings
         raise StopError
 
     monkeypatch.setattr(drivers, "fit_ecoregions", fit_ecoregions)

@@ -45,3 +45,23 @@ def test_mass_matrix_by_name_reaches_the_engine(soilp_provider, given, engine_va
     values = algorithm.engine_parameters(parameters, QgsProcessingContext(),
                                          QgsProcessingFeedback())
     assert values["mass_matrix"] == engine_value
+
+
+def test_several_soil_layers_reach_the_engine_in_the_order_given(soilp_provider, tmp_path):
+    """SOIL_MOISTURE_LAYERS (multiple layers) becomes the engine's list of paths, in the order
+    given (layer i's outputs are named layer<i>_…); the four per-layer outputs are one folder."""
+    from conftest import monthly_dates, write_stack_with_gdal
+
+    dates = monthly_dates(2000, 1)
+    deep = write_stack_with_gdal(tmp_path / "deep.tif", [[[0.3]]] * 12, dates)
+    top = write_stack_with_gdal(tmp_path / "top.tif", [[[0.2]]] * 12, dates)
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById(
+        "soilp:bayesiandriverslayers")
+    for given in ([str(deep), str(top)], [str(top), str(deep)]):
+        values = algorithm.engine_parameters({"SOIL_MOISTURE_LAYERS": given,
+                                              "OUTPUT_FOLDER": str(tmp_path / "out")},
+                                             QgsProcessingContext(), QgsProcessingFeedback())
+        assert values["soil_moisture_layers"] == given
+        assert values["output_folder"] == str(tmp_path / "out")
+    names = [d.name() for d in algorithm.destinationParameterDefinitions()]
+    assert names == ["OUTPUT_FOLDER"]

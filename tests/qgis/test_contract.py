@@ -23,6 +23,7 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterMapLayer,
+    QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -37,7 +38,7 @@ VALUES_KEY = "soilp_values"
 UNBOUNDED = 1e300
 
 #: inputs whose absence the engine refuses exactly when QGIS does (values have defaults instead)
-LAYERS = ("raster", "vector", "layer", "folder", "file")
+LAYERS = ("raster", "raster_list", "vector", "layer", "folder", "file")
 
 
 def qgis_type(definition) -> str:
@@ -52,6 +53,8 @@ def qgis_type(definition) -> str:
         return "folder_destination"
     if isinstance(definition, QgsProcessingParameterRasterLayer):
         return "raster"
+    if isinstance(definition, QgsProcessingParameterMultipleLayers):
+        return "raster_list"
     if isinstance(definition, (QgsProcessingParameterFeatureSource,
                                QgsProcessingParameterVectorLayer)):
         return "vector"
@@ -97,7 +100,7 @@ def soilp_algorithms(provider):
 ENGINE_ALGORITHMS = (
     "checkengine", "syntheticworld", "importstack", "aggregatetime", "aligngrid",
     "rasterizeecoregions", "ecoregionseries", "copuladependence", "laggeddependence",
-    "ridgecontrol", "bayesiandrivers", "report")
+    "ridgecontrol", "bayesiandrivers", "bayesiandriverslayers", "report")
 
 
 def test_every_algorithm_runs_a_described_step(soilp_provider, described):

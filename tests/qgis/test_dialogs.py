@@ -23,7 +23,8 @@ DEFAULT_SIZE = (688, 523)
 ALGORITHMS = ["checkengine", "installengine", "syntheticworld", "importstack", "aggregatetime",
               "aligngrid",
               "rasterizeecoregions", "ecoregionseries", "copuladependence", "laggeddependence",
-              "ridgecontrol", "bayesiandrivers", "report", "fullanalysis"]
+              "ridgecontrol", "bayesiandrivers", "bayesiandriverslayers", "report",
+              "fullanalysis"]
 
 
 @pytest.fixture
@@ -130,12 +131,12 @@ def test_the_model_opens_in_the_modeler(soilp_provider, desktop, python_errors):
     settle(dialog)
     screenshot(dialog, "modeler_fullanalysis")
     shown = dialog.model()
-    assert len(shown.childAlgorithms()) == 47
+    assert len(shown.childAlgorithms()) == 43
     assert all(child.algorithm() is not None for child in shown.childAlgorithms().values())
     ok, errors = shown.validate()
     assert ok, errors[:3]
     # every step and input is drawn in the scene
-    assert len(dialog.view().scene().items()) > 47 + len(shown.parameterComponents())
+    assert len(dialog.view().scene().items()) > 43 + len(shown.parameterComponents())
     dialog.setDirty(False)   # close without the "save changes?" question
     dialog.close()
     settle(dialog)

@@ -88,21 +88,28 @@ def test_model_is_registered_and_editable(soilp_provider):
     model = QgsApplication.processingRegistry().algorithmById("soilp:fullanalysis")
     assert model is not None and model.displayName() == "Full dependence analysis"
     children = model.create().childAlgorithms()
-    assert len(children) == 47
+    assert len(children) == 43
     assert all(child.algorithm() is not None for child in children.values())
     copy = model.create()
     assert copy.toVariant() == model.toVariant()   # what the Modeler edits
 
 
 def test_bayesian_steps_take_the_model_inputs(soilp_provider):
-    """Every Bayesian step reads its sampler settings from the model's BAYES_* inputs, whose
-    defaults are the algorithm's: intercepts integrated out, low-rank metric, 200 cells."""
+    """One Bayesian step per scale fits the three soil layers (in depth order) and reads its
+    sampler settings from the model's BAYES_* inputs, whose defaults are the algorithm's:
+    intercepts integrated out, low-rank metric, 200 cells."""
     model = QgsApplication.processingRegistry().algorithmById("soilp:fullanalysis").create()
     bayes = {child_id: child for child_id, child in model.childAlgorithms().items()
              if child_id.startswith("bayes_")}
-    assert sorted(bayes) == sorted(f"bayes_{layer}_{scale}" for layer in LAYERS
-                                   for scale in ("monthly", "annual"))
+    assert sorted(bayes) == ["bayes_annual", "bayes_monthly"]
     for child_id, child in bayes.items():
+        layers = child.parameterSources()["SOIL_MOISTURE_LAYERS"]
+        if child_id == "bayes_monthly":
+            assert [s.parameterName() for s in layers] == [
+                "SOIL_MOISTURE_LAYER1", "SOIL_MOISTURE_LAYER2", "SOIL_MOISTURE_LAYER3"]
+        else:
+            assert [s.outputChildId() for s in layers] == [
+                f"soil_moisture_{layer}_annual" for layer in LAYERS]
         sources = {name: values[0].parameterName()
                    for name, values in child.parameterSources().items()
                    if name in ("DATA", "RANDOM_INTERCEPTS", "MASS_MATRIX", "MAX_CELLS")}
@@ -161,7 +168,8 @@ def test_every_output_from_one_run(analysis):
     assert figures, "the report wrote no figures"
     records = {name for name in written
                if re.fullmatch(r"((inputs|copula|lag|ridge|bayes)/)?provenance/[^/]+\.json", name)}
-    assert len(records) == 47   # one per step run (the report included)
+    # one per step run (the report included), one per soil layer of a Bayesian run
+    assert len(records) == 47
     assert written - figures - records == expected_files()   # no more, no fewer
     # the report found every section's files (its provenance section lists the step records)
     page = (out / "report.html").read_text(encoding="utf-8")

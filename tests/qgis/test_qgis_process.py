@@ -192,3 +192,55 @@ def test_headless_copula_with_named_options_and_only_the_primary_output(tmp_path
     np.testing.assert_allclose(tau, 2 / np.pi * np.arcsin(rho), atol=0.12)
     assert sorted(path.name for path in folder.glob("*.tif")) == ["tau.tif"]
     assert not list(folder.glob("*.csv"))
+
+
+def test_headless_bayesian_drivers_of_two_layers_in_one_run(tmp_path, plugin_parent,
+                                                           engine_python):
+    """SOIL_MOISTURE_LAYERS given once per layer, as the help says: each layer's files named by
+    its position and scale, each table showing that layer's planted driver (the top layer's SM
+    falls with Ta, the deep layer's rises with LST)."""
+    import csv
+
+    import numpy as np
+    from conftest import monthly_dates, write_stack_with_gdal
+    from osgeo import gdal
+
+    rng = np.random.default_rng(11)
+    dates = monthly_dates(2000, 10)
+    shape = (len(dates), 2, 3)
+    ta, gpp, lst = (rng.normal(size=shape) for _ in range(3))
+    stacks = {"p": 0.8 * ta + 0.5 * rng.normal(size=shape),
+              "top": -0.8 * ta + 0.5 * rng.normal(size=shape),
+              "deep": 0.8 * lst + 0.5 * rng.normal(size=shape), "ta": ta, "gpp": gpp, "lst": lst}
+    paths = {name: write_stack_with_gdal(tmp_path / f"{name}.tif", values, dates)
+             for name, values in stacks.items()}
+    codes = gdal.GetDriverByName("GTiff").Create(str(tmp_path / "eco.tif"), 3, 2, 1,
+                                                 gdal.GDT_Byte)
+    codes.SetGeoTransform((0.0, 1.0, 0.0, 10.0, 0.0, -1.0))
+    codes.SetProjection(gdal.Open(str(paths["p"])).GetProjection())
+    codes.GetRasterBand(1).WriteArray(np.array([[4, 4, 13], [4, 13, 13]], dtype=np.uint8))
+    codes = None
+    profile = tmp_path / "profile"
+    assert run_qgis_process(["plugins", "enable", "soilp"], profile, plugin_parent).returncode == 0
+    out = tmp_path / "drivers"
+    run = run_qgis_process(["--json", "run", "soilp:bayesiandriverslayers", "--",
+                            f"PRECIPITATION={paths['p']}",
+                            f"SOIL_MOISTURE_LAYERS={paths['top']}",
+                            f"SOIL_MOISTURE_LAYERS={paths['deep']}",
+                            f"AIR_TEMPERATURE={paths['ta']}",
+                            f"GPP={paths['gpp']}", f"LST={paths['lst']}",
+                            f"ECOREGIONS_RASTER={tmp_path / 'eco.tif'}", "DATA=ecoregion_mean",
+                            "CHAINS=2", "TUNE=200", "DRAWS=200", f"OUTPUT_FOLDER={out}"],
+                           profile, plugin_parent, {"SOILP_PYTHON": engine_python})
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert json_results(run)["results"]["ECOREGIONS_FITTED"] == 4
+    assert sorted(p.name for p in out.glob("layer*")) == sorted(
+        f"layer{n}_monthly_{name}" for n in (1, 2)
+        for name in ("table.csv", "ecoregions.gpkg", "figure.png", "report.html"))
+    for number, term in ((1, "Ta"), (2, "LST")):
+        with open(out / f"layer{number}_monthly_table.csv", newline="") as handle:
+            effect = {(r["ecoregion"], r["term"]): float(r["mean"]) for r in csv.DictReader(handle)
+                      if r["parameter"] == "coefficient" and r["response"] == "SM"}
+        for ecoregion in ("4", "13"):
+            assert abs(effect[(ecoregion, term)]) > 0.5, (number, ecoregion)
+            assert (effect[(ecoregion, term)] < 0) == (term == "Ta"), (number, ecoregion)
