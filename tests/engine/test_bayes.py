@@ -186,8 +186,10 @@ def test_marginalised_likelihood_is_each_cells_joint_normal_density():
     together with the intercepts integrated out, N(vec r_c | 0, I ⊗ Σ + J ⊗ Ψ) (J all ones),
     evaluated here by scipy on the stacked 2n-vector of each cell; no cell intercepts sampled."""
     rng = np.random.default_rng(9)
-    blocks = {k: rng.normal(size=(4, 30)) for k in KEYS}
-    blocks["gpp"][1, 3:9] = np.nan                # unequal rows per cell
+    blocks = {k: rng.normal(size=(7, 30)) for k in KEYS}
+    blocks["gpp"][1, 3:9] = np.nan                # unequal rows per cell: 24, 24, 27, 30 × 4
+    blocks["lst"][4, 10:16] = np.nan
+    blocks["precipitation"][5, :3] = np.nan
     data = assemble_ecoregion(*(blocks[k] for k in KEYS), data="cells")
     model = build_driver_model(data, "marginalised")
     assert {"cell_intercept_P", "cell_z"}.isdisjoint(model.named_vars)
@@ -209,7 +211,7 @@ def test_marginalised_likelihood_is_each_cells_joint_normal_density():
         n = len(own)
         joint = np.kron(np.eye(n), sigma) + np.kron(np.ones((n, n)), psi)
         expected += stats.multivariate_normal(np.zeros(2 * n), joint).logpdf(own.ravel())
-    assert len(np.unique(np.bincount(data.cell_index))) > 1
+    assert len(np.unique(np.bincount(data.cell_index))) == 3
     assert float(v["likelihood"]) == pytest.approx(expected, rel=1e-9)
 
 
