@@ -8,16 +8,18 @@ correlation between cells are both kept. The replicates are drawn once from the 
 block size or process count.
 
 A replicate is represented by how often each step is drawn, ``counts[r, t]``. Kendall's
-numerator of a resampled series is then a quadratic form, with ``A[s, t] = sign(x_s − x_t) ·
-sign(y_s − y_t)`` (0 for ties and missing steps)::
+numerator of a resampled series is then a weighted count over the pairs of distinct steps::
 
-    S_r = Σ_{a<b} A[i_a, i_b] = ½ · counts_rᵀ A counts_r         (A[t, t] = 0)
+    S_r = Σ_{s<t} counts_r[s] · counts_r[t] · sign(x_s − x_t) · sign(y_s − y_t)
 
 and the τ-b tie counts are ``Σ_g m_g(m_g − 1)/2`` over the groups g of equal values, ``m_g``
 the draws falling in group g (repeated draws of one step are tied in both series, as in the
-resampled sample itself). One matrix product per cell gives all replicates at once; the sums
-are of small integers, exact in float32 up to n = 4096 steps (float64 beyond), so the result
-is exact and the same whatever the chunking.
+resampled sample itself, and add nothing to S).
+Per cell a compiled loop (:func:`_resampled_sums`) visits the valid steps once in the order of
+x and keeps, in a Fenwick tree over the ranks of y, the draws of the steps seen so far, a
+vector over all replicates at once: S, the pair count and both tie counts of every replicate
+in O(n log n · replicates) integer operations per cell. The sums are exact integers, so the
+result is exact and the same whatever the chunking.
 
 Default block length (:func:`default_block_length`): ⌈n^(1/3)⌉, the order that minimises the
 error of block-bootstrap variance estimates (Hall, Horowitz & Jing 1995): 7 months for 20
@@ -59,13 +61,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
 from .errors import InputError
-from .kendall import as_pair_blocks, series_ranks
+from .kendall import as_pair_blocks, series_ranks, sort_by_rank
 from .lags import optimal_lag
-
-#: elements of the per-cell matrices kept in memory at once (chunks of cells)
-CHUNK_ELEMENTS = 4_000_000
 
 
 def default_block_length(steps: int) -> int:
@@ -92,57 +92,106 @@ def resampling_counts(steps: int, replicates: int, block_length: int = 0,
     return counts
 
 
-def _concordance(x: np.ndarray, y: np.ndarray, valid: np.ndarray, dtype) -> np.ndarray:
-    """(cells, n, n) sign(x_s − x_t)·sign(y_s − y_t), 0 where either step is missing.
-
-    From the series' dense ranks (:func:`series_ranks`, which order and tie the steps as their
-    values do) in small integers: exact, and a fraction of the memory traffic of float signs.
-    """
-    steps = x.shape[1]
-    small = np.int16 if steps < 2**15 else np.int32
-    keep = valid.astype(small)
-    product = None
-    for values in (x, y):
-        ranks = series_ranks(np.where(valid, values, np.nan))[0].astype(small)
-        signs = np.sign(ranks[:, :, None] - ranks[:, None, :])
-        product = signs if product is None else product * signs
-    product *= keep[:, :, None]
-    product *= keep[:, None, :]
-    return product.astype(dtype)
+def _resampled_counts(ranked_x: tuple[np.ndarray, np.ndarray],
+                      ranked_y: tuple[np.ndarray, np.ndarray], counts: np.ndarray,
+                      lag: int = 0) -> np.ndarray:
+    """Per cell and replicate of ``counts`` (R, ≥ n − lag): Kendall's S, the number of valid
+    drawn pairs and the tied pairs in x and in y, stacked ``(4, cells, R)`` int64, of the pairs
+    (x_t, y_{t+lag}), t < n − lag, from the ranks and validity (:func:`series_ranks`) of the
+    ``(cells, n)`` series x and y."""
+    (ranks_x, valid_x), (ranks_y, valid_y) = ranked_x, ranked_y
+    cells, steps = ranks_x.shape
+    drawn = np.ascontiguousarray(np.asarray(counts)[:, :steps - lag].T, dtype=np.int32)
+    sums = np.zeros((4, cells, drawn.shape[1]), dtype=np.int64)
+    _resampled_sums(ranks_x, ranks_y, valid_x, valid_y, lag, drawn, steps + 1, sums)
+    return sums
 
 
-def _tie_pairs(values: np.ndarray, counts: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    """(cells, R) Σ_g m_g(m_g − 1)/2 over the groups g of equal valid ``values`` (cells, n), m_g
-    the draws ``counts`` (R, n) of the group's steps; ``pairs`` (cells, R) = Σ_g m_g.
+@njit(cache=True)
+def _resampled_sums(ranks_x, ranks_y, valid_x, valid_y, lag, drawn, bins,
+                    out):  # pragma: no cover - compiled
+    """Per cell c, from the int32 ranks (< ``bins``) and validity of ``(cells, n)`` series and
+    the draws ``drawn`` (window, R) of the steps t < window = n − ``lag``, into ``out[:, c]``
+    (4, cells, R) int64: S, drawn pairs, tied pairs in x, tied pairs in y of the pairs
+    (x_t, y_{t+lag}) where both are valid."""
+    cells = ranks_x.shape[0]
+    window, replicates = drawn.shape
+    order = np.empty(window, dtype=np.int64)
+    x_size = np.zeros(bins, dtype=np.int64)
+    start = np.empty(bins, dtype=np.int64)
+    tree = np.zeros((bins + 1, replicates), dtype=np.int32)  # draws placed, by y rank (Fenwick)
+    y_drawn = np.zeros((bins, replicates), dtype=np.int32)  # draws placed, per y rank
+    below = np.empty(replicates, dtype=np.int32)
+    placed = np.empty(replicates, dtype=np.int32)
+    group = np.empty(replicates, dtype=np.int32)
+    numerator = np.empty(replicates, dtype=np.int64)
+    x_squares = np.empty(replicates, dtype=np.int64)
+    y_squares = np.empty(replicates, dtype=np.int64)
+    for c in range(cells):
+        # the valid pairs in the order of x (counting sort by x rank)
+        both = valid_x[c, :window] & valid_y[c, lag:lag + window]
+        m = sort_by_rank(ranks_x[c], both, order, x_size, start)
+        tree[:] = 0
+        y_drawn[:] = 0
+        placed[:] = 0
+        numerator[:] = 0
+        x_squares[:] = 0
+        i = 0
+        while i < m:
+            j = i + x_size[ranks_x[c, order[i]]]
+            group[:] = 0
+            # the steps with this x rank against the steps of smaller x placed so far
+            for q in range(i, j):
+                t = order[q]
+                y = ranks_y[c, t + lag]
+                below[:] = 0
+                node = y
+                while node > 0:
+                    for r in range(replicates):
+                        below[r] += tree[node, r]
+                    node -= node & -node
+                for r in range(replicates):
+                    w = drawn[t, r]
+                    # (placed below y) − (placed above y)
+                    numerator[r] += w * (2 * below[r] + y_drawn[y, r] - placed[r])
+                    group[r] += w
+            for q in range(i, j):
+                t = order[q]
+                y = ranks_y[c, t + lag]
+                node = y + 1
+                while node <= bins:
+                    for r in range(replicates):
+                        tree[node, r] += drawn[t, r]
+                    node += node & -node
+                for r in range(replicates):
+                    y_drawn[y, r] += drawn[t, r]
+            for r in range(replicates):
+                placed[r] += group[r]
+                x_squares[r] += np.int64(group[r]) * group[r]
+            i = j
+        y_squares[:] = 0
+        for y in range(bins):
+            for r in range(replicates):
+                y_squares[r] += np.int64(y_drawn[y, r]) * y_drawn[y, r]
+        for r in range(replicates):
+            out[0, c, r] = numerator[r]
+            out[1, c, r] = placed[r]
+            out[2, c, r] = (x_squares[r] - placed[r]) // 2
+            out[3, c, r] = (y_squares[r] - placed[r]) // 2
+    return out
 
-    Σ_g m_g² is Σ_t counts_t² over the steps whose value no other step shares, plus, for the
-    tied groups (dry months, repeated values), the draws of each group's steps summed per group
-    and their squares per cell. The sums are of small integers, exact in any order.
-    """
-    cells, steps = values.shape
-    ranks, valid = series_ranks(values)
-    bins = steps + 1
-    flat = np.arange(cells)[:, None] * bins + ranks
-    tied_group = np.bincount(flat[valid], minlength=cells * bins) >= 2
-    in_tied = valid & tied_group[flat]
-    drawn = counts.astype(np.float64)
-    squares = ((drawn * drawn) @ (valid & ~in_tied).T.astype(np.float64)).T  # (cells, R)
-    groups = np.flatnonzero(tied_group)  # ordered by cell
-    if groups.size:
-        cell, step = np.nonzero(in_tied)
-        group = np.searchsorted(groups, flat[cell, step])
-        order = np.argsort(group, kind="stable")
-        # (members, R) → (groups, R) → (cells with a tied group, R): runs of contiguous rows
-        per_group = np.add.reduceat(drawn.T[step[order]], _run_starts(group[order]), axis=0)
-        owner = groups // bins
-        squares[np.unique(owner)] += np.add.reduceat(np.square(per_group), _run_starts(owner),
-                                                     axis=0)
-    return 0.5 * (squares - pairs)
 
-
-def _run_starts(sorted_values: np.ndarray) -> np.ndarray:
-    """Indices where a run of equal values begins in ``sorted_values`` (not empty)."""
-    return np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+def _tau_b(numerator: np.ndarray, pairs: np.ndarray, x_ties: np.ndarray,
+           y_ties: np.ndarray) -> np.ndarray:
+    """τ-b from exact integer counts (float64; NaN where undefined)."""
+    pairs = pairs.astype(np.float64)
+    x_ties = x_ties.astype(np.float64)
+    y_ties = y_ties.astype(np.float64)
+    total = pairs * (pairs - 1.0) / 2.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau = numerator.astype(np.float64) / np.sqrt((total - x_ties) * (total - y_ties))
+    defined = (pairs >= 2) & (total > x_ties) & (total > y_ties)
+    return np.where(defined, np.clip(tau, -1.0, 1.0), np.nan)
 
 
 def resampled_kendall(x: np.ndarray, y: np.ndarray, counts: np.ndarray,
@@ -152,36 +201,14 @@ def resampled_kendall(x: np.ndarray, y: np.ndarray, counts: np.ndarray,
     constant series. ``numerator_only``: Kendall's S = concordant − discordant instead (its
     sign is τ's; no tie counts needed)."""
     x, y = as_pair_blocks(x, y)
-    cells, steps = x.shape
+    steps = x.shape[1]
     counts = np.asarray(counts)
     if counts.ndim != 2 or counts.shape[1] != steps:
         raise InputError(f"resampling counts {counts.shape} do not fit series of {steps} steps")
-    replicates = counts.shape[0]
-    dtype = np.float32 if steps * steps < 2**24 else np.float64  # integer sums stay exact
-    drawn = counts.astype(dtype)
-    out = np.full((cells, replicates), np.nan)
-    chunk = max(1, min(1024, CHUNK_ELEMENTS // max(steps * steps, replicates * steps)))
-    for start in range(0, cells, chunk):
-        part = slice(start, min(start + chunk, cells))
-        valid = np.isfinite(x[part]) & np.isfinite(y[part])
-        concordance = _concordance(x[part], y[part], valid, dtype)
-        size = concordance.shape[0]
-        # one matrix product for the chunk: (R, n) @ (n, cells·n)
-        weighted = drawn @ concordance.transpose(1, 0, 2).reshape(steps, size * steps)
-        weighted = weighted.reshape(replicates, size, steps)
-        numerator = 0.5 * (weighted @ drawn[:, :, None])[:, :, 0].T.astype(np.float64)
-        if numerator_only:
-            out[part] = numerator
-            continue
-        pairs = valid.astype(np.float64) @ counts.T.astype(np.float64)  # (cells, R)
-        total = pairs * (pairs - 1.0) / 2.0
-        x_ties = _tie_pairs(np.where(valid, x[part], np.nan), counts, pairs)
-        y_ties = _tie_pairs(np.where(valid, y[part], np.nan), counts, pairs)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            tau = numerator / np.sqrt((total - x_ties) * (total - y_ties))
-        defined = (pairs >= 2) & (total > x_ties) & (total > y_ties)
-        out[part] = np.where(defined, np.clip(tau, -1.0, 1.0), np.nan)
-    return out
+    numerator, pairs, x_ties, y_ties = _resampled_counts(series_ranks(x), series_ranks(y), counts)
+    if numerator_only:
+        return numerator.astype(np.float64)
+    return _tau_b(numerator, pairs, x_ties, y_ties)
 
 
 def resampled_optimal_lags(precipitation: np.ndarray, soil_moisture: np.ndarray, max_lag: int,
@@ -197,12 +224,10 @@ def resampled_optimal_lags(precipitation: np.ndarray, soil_moisture: np.ndarray,
     cells, steps = p.shape
     replicates = counts.shape[0]
     tau = np.full((cells, replicates, max_lag + 1), np.nan)
+    ranked_p, ranked_sm = series_ranks(p), series_ranks(sm)
     for k in range(max_lag + 1):
-        window = steps - k
-        drawn = counts[:, :window]
-        tau[:, :, k] = resampled_kendall(p[:, :window], sm[:, k:], drawn)
-        valid = np.isfinite(p[:, :window]) & np.isfinite(sm[:, k:])
-        pairs = valid.astype(np.int64) @ drawn.T.astype(np.int64)
+        numerator, pairs, x_ties, y_ties = _resampled_counts(ranked_p, ranked_sm, counts, k)
+        tau[:, :, k] = _tau_b(numerator, pairs, x_ties, y_ties)
         tau[:, :, k][pairs < min_observations] = np.nan
     lags, _ = optimal_lag(tau.reshape(cells * replicates, max_lag + 1))
     return lags.reshape(cells, replicates)

@@ -14,12 +14,14 @@ Per cell only the steps where both series are finite are used (NaN or ±inf = mi
 Cells with fewer than two valid pairs, or where one series is constant over the valid
 pairs, give NaN for τ and p.
 
-How: every series is turned into integer ranks once; concordant minus discordant comes
-from the number of inversions of the y ranks after ordering the pairs by (x, y) — Knight's
-algorithm — counted by direct comparison inside blocks of 32 steps and a bottom-up merge
-sort above them, on all cells of a chunk at once; tie counts come from ``numpy.bincount``.
-Memory is bounded by processing at most ``chunk_cells`` cells at a time. Exact p-values use
-the null distribution of the concordant count (Mahonian numbers, computed once per n).
+How: every series is turned into integer ranks once; per cell (a compiled loop,
+:func:`_pair_counts_kernel`) the valid pairs are visited in the order of x and the discordant
+pairs counted with a Fenwick tree over the y ranks of the pairs of smaller x (Knight's
+algorithm), the joint ties within each group of equal x and the tie sums of each series from
+per-rank counts — all integers, so the result is
+exact and the same whatever the chunking. Memory is bounded by processing at most
+``chunk_cells`` cells at a time. Exact p-values use the null distribution of the concordant
+count (Mahonian numbers, computed once per n).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from functools import cache
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 from scipy import special
 
 from .errors import InputError
@@ -174,84 +177,96 @@ def as_pair_blocks(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return x, y
 
 
-def _tie_sums(ranks: np.ndarray, valid: np.ndarray, bins: int):
-    """Per cell: Σt(t−1)/2, Σt(t−1)(t−2), Σt(t−1)(2t+5) over groups of tied valid values."""
-    cells = ranks.shape[0]
-    flat = (np.arange(cells, dtype=np.int64)[:, None] * bins + ranks)[valid]
-    group_size = np.bincount(flat, minlength=cells * bins)
-    tied = np.flatnonzero(group_size > 1)
-    t = group_size[tied].astype(np.int64)
-    cell = tied // bins
-    tm1 = t * (t - 1)
-
-    def per_cell(weights: np.ndarray) -> np.ndarray:
-        # float64 sums of integers below 2**53 are exact
-        return np.rint(np.bincount(cell, weights=weights, minlength=cells)).astype(np.int64)
-
-    return per_cell(tm1 // 2), per_cell(tm1 * (t - 2)), per_cell(tm1 * (2 * t + 5))
-
-
 def _pair_counts(ranks_x: np.ndarray, ranks_y: np.ndarray, valid: np.ndarray):
     """Discordant pairs, joint ties and per-variable tie sums for one chunk of cells."""
+    cells = valid.shape[0]
+    counts = np.zeros((8, cells), dtype=np.int64)
+    if cells:
+        bins = int(max(ranks_x.max(), ranks_y.max())) + 1
+        _pair_counts_kernel(np.ascontiguousarray(ranks_x, dtype=np.int32),
+                            np.ascontiguousarray(ranks_y, dtype=np.int32),
+                            np.ascontiguousarray(valid, dtype=np.bool_), bins, counts)
+    discordant, joint_ties, *ties = counts
+    return discordant, joint_ties, tuple(ties[:3]), tuple(ties[3:])
+
+
+@njit(cache=True)
+def sort_by_rank(ranks, keep, order, size, start):  # pragma: no cover - compiled
+    """Counting sort of the steps t < ``keep.size`` where ``keep[t]`` by ``ranks[t]``: writes
+    them into ``order`` (stable), each rank's count into ``size``, and returns how many; ``start``
+    is scratch (as long as ``size``)."""
+    size[:] = 0
+    for t in range(keep.size):
+        if keep[t]:
+            size[ranks[t]] += 1
+    m = 0
+    for rank in range(size.size):
+        start[rank] = m
+        m += size[rank]
+    for t in range(keep.size):
+        if keep[t]:
+            order[start[ranks[t]]] = t
+            start[ranks[t]] += 1
+    return m
+
+
+@njit(cache=True)
+def _pair_counts_kernel(ranks_x, ranks_y, valid, bins, out):  # pragma: no cover - compiled
+    """Per cell c of ``(cells, steps)`` int32 ranks (each < ``bins``) and validity, into the
+    int64 ``out[:, c]``: discordant pairs, pairs tied in both series, then for x and for y
+    Σt(t−1)/2, Σt(t−1)(t−2), Σt(t−1)(2t+5) over the groups of t tied valid values.
+
+    The valid steps are visited by x rank (a counting sort); the steps of one x rank are
+    compared with the y ranks of the steps of smaller x, kept in a Fenwick tree, before they
+    are added to it."""
     cells, steps = valid.shape
-    # one more than the largest rank, so that invalid pairs can be sent past every valid one
-    base = int(max(ranks_x.max(), ranks_y.max())) + 2
-    key_type = np.int32 if base * base < 2**31 else np.int64
-    key = ranks_x.astype(key_type) * base + ranks_y.astype(key_type)
-    key[~valid] = base * base - 1
-    key.sort(axis=1)
-    # joint ties: pairs with equal (x, y) sit next to each other once sorted
-    position = np.arange(steps, dtype=np.int64)
-    run_start = np.ones((cells, steps), dtype=bool)
-    run_start[:, 1:] = key[:, 1:] != key[:, :-1]
-    first_of_run = np.maximum.accumulate(np.where(run_start, position, 0), axis=1)
-    joint_ties = np.where(key < base * base - 1, position - first_of_run, 0).sum(axis=1)
-    # discordant pairs = inversions of the y ranks in (x, y) order
-    discordant = _count_inversions(key % base, top=base - 1)
-    x_ties = _tie_sums(ranks_x, valid, base)
-    y_ties = _tie_sums(ranks_y, valid, base)
-    return discordant, joint_ties, x_ties, y_ties
-
-
-#: Block length below which inversions are counted by direct comparison before merging.
-_DIRECT_BLOCK = 32
-
-
-def _count_inversions(sequence: np.ndarray, top: int) -> np.ndarray:
-    """Per row, the number of pairs i < j with ``sequence[i] > sequence[j]``.
-
-    Values lie in ``[0, top]``. Rows are padded with ``top`` to a power of two, cut into
-    blocks of ``_DIRECT_BLOCK`` whose inversions are counted by direct comparison, then merged
-    bottom-up on all rows at once: at each level the two sorted halves of every block are
-    merged by one sort of keys ``2·value + side``, and the positions of the right-hand
-    elements in the merged block tell how many left-hand elements are not greater than each.
-    """
-    cells, steps = sequence.shape
-    width = 1 << max(0, (steps - 1).bit_length())
-    value_type = np.int16 if 2 * top + 1 < 2**15 else np.int32
-    current = np.full((cells, width), top, dtype=value_type)
-    current[:, :steps] = sequence
-    inversions = np.zeros(cells, dtype=np.int64)
-    block = min(width, _DIRECT_BLOCK)
-    blocks = current.reshape(cells, width // block, block)
-    for i in range(block - 1):
-        later_smaller = blocks[:, :, i + 1 :] < blocks[:, :, i : i + 1]
-        inversions += np.count_nonzero(later_smaller.reshape(cells, -1), axis=1)
-    blocks.sort(axis=2)  # sorts ``current`` in place, block by block
-    half = block
-    while half < width:
-        count = width // (2 * half)
-        side = np.tile(np.repeat(np.array([0, 1], dtype=value_type), half), count)
-        merged = ((current << 1) | side).reshape(cells, count, 2 * half)
-        merged.sort(axis=2)
-        merged = merged.reshape(cells, width)
-        position = np.tile(np.arange(2 * half, dtype=value_type), count)
-        right_positions = ((merged & 1) * position).sum(axis=1, dtype=np.int64)
-        per_block = half * half + half * (half - 1) // 2
-        inversions += count * per_block - right_positions
-        current = merged >> 1
-        half *= 2
-    return inversions
+    order = np.empty(steps, dtype=np.int64)
+    tree = np.zeros(bins + 1, dtype=np.int64)
+    x_size = np.zeros(bins, dtype=np.int64)
+    y_size = np.zeros(bins, dtype=np.int64)
+    start = np.empty(bins, dtype=np.int64)
+    in_group = np.zeros(bins, dtype=np.int64)
+    for c in range(cells):
+        for t in range(steps):
+            if valid[c, t]:
+                y_size[ranks_y[c, t]] += 1
+        m = sort_by_rank(ranks_x[c], valid[c], order, x_size, start)
+        tree[:] = 0
+        discordant = 0
+        joint = 0
+        i = 0
+        while i < m:
+            j = i + x_size[ranks_x[c, order[i]]]
+            for q in range(i, j):
+                y = ranks_y[c, order[q]]
+                not_above = 0  # steps of smaller x with a y rank ≤ y
+                node = y + 1
+                while node > 0:
+                    not_above += tree[node]
+                    node -= node & -node
+                discordant += i - not_above
+                joint += in_group[y]
+                in_group[y] += 1
+            for q in range(i, j):
+                y = ranks_y[c, order[q]]
+                in_group[y] = 0
+                node = y + 1
+                while node <= bins:
+                    tree[node] += 1
+                    node += node & -node
+            i = j
+        out[0, c] = discordant
+        out[1, c] = joint
+        for row, size in ((2, x_size), (5, y_size)):
+            for rank in range(bins):
+                t = size[rank]
+                if t > 1:
+                    tm1 = t * (t - 1)
+                    out[row, c] += tm1 // 2
+                    out[row + 1, c] += tm1 * (t - 2)
+                    out[row + 2, c] += tm1 * (2 * t + 5)
+                size[rank] = 0
+    return out
 
 
 def _tau_and_p(n, discordant, joint_ties, x_ties, y_ties):

@@ -74,16 +74,27 @@ def test_resampled_tau_is_scipys_on_the_resampled_series_with_ties_and_gaps():
             assert numerator[cell, r] == s
 
 
-def test_concordance_is_the_product_of_the_signs_of_differences():
+def test_resampled_counts_are_the_brute_force_ones_at_a_lag():
+    # S, drawn pairs and tied pairs of (x_t, y_{t+lag}) over the drawn origins t < n − lag,
+    # counted by hand on the resampled series themselves (repeated draws are tied in both)
     rng = np.random.default_rng(8)
     rain, soil = dry_series(rng, 5, 30)
-    valid = np.isfinite(rain) & np.isfinite(soil)
-    concordance = bootstrap._concordance(rain, soil, valid, np.float32)
+    lag = 3
+    counts = resampling_counts(30, 6, 4, seed=4)
+    sums = bootstrap._resampled_counts(bootstrap.series_ranks(rain),
+                                       bootstrap.series_ranks(soil), counts, lag)
+    assert sums.shape == (4, 5, 6)
     for cell in range(5):
-        x, y, v = rain[cell], soil[cell], valid[cell]
-        expected = (np.sign(np.subtract.outer(x, x)) * np.sign(np.subtract.outer(y, y))
-                    * np.outer(v, v))
-        np.testing.assert_array_equal(concordance[cell], np.nan_to_num(expected))
+        for r in range(6):
+            origins = np.repeat(np.arange(30 - lag), counts[r, :30 - lag])
+            x, y = rain[cell, origins], soil[cell, origins + lag]
+            keep = np.isfinite(x) & np.isfinite(y)
+            x, y = x[keep], y[keep]
+            i, j = np.triu_indices(x.size, 1)
+            s = np.sum(np.sign(x[i] - x[j]) * np.sign(y[i] - y[j]))
+            ties = [sum(m * (m - 1) // 2 for m in np.unique(v, return_counts=True)[1])
+                    for v in (x, y)]
+            assert list(sums[:, cell, r]) == [s, x.size, *ties]
 
 
 def test_tie_pairs_count_the_tied_draws_exactly():
@@ -94,8 +105,8 @@ def test_tie_pairs_count_the_tied_draws_exactly():
     rain, _ = dry_series(rng, 6, 36)
     counts = resampling_counts(36, 7, 4, seed=5)
     valid = np.isfinite(rain)
-    pairs = valid.astype(float) @ counts.T.astype(float)
-    ties = bootstrap._tie_pairs(rain, counts, pairs)
+    ranked = bootstrap.series_ranks(rain)
+    ties = bootstrap._resampled_counts(ranked, ranked, counts)[2]
     for cell in range(6):
         for r in range(7):
             draws = {}
@@ -104,16 +115,21 @@ def test_tie_pairs_count_the_tied_draws_exactly():
             assert ties[cell, r] == sum(m * (m - 1) // 2 for m in draws.values())
 
 
-def test_result_does_not_depend_on_the_chunking(monkeypatch):
+def test_result_does_not_depend_on_the_cells_computed_together():
     rng = np.random.default_rng(4)
     rain, soil = dry_series(rng, 30, 48)
     counts = resampling_counts(48, 25, 0, seed=0)
     whole = resampled_kendall(rain, soil, counts)
-    monkeypatch.setattr(bootstrap, "CHUNK_ELEMENTS", 1)  # one cell at a time
-    np.testing.assert_array_equal(resampled_kendall(rain, soil, counts), whole)
+    np.testing.assert_array_equal(
+        np.concatenate([resampled_kendall(rain[i:i + 1], soil[i:i + 1], counts)
+                        for i in range(30)]), whole)
     np.testing.assert_array_equal(
         np.concatenate([resampled_kendall(rain[:7], soil[:7], counts),
                         resampled_kendall(rain[7:], soil[7:], counts)]), whole)
+    lags = resampled_optimal_lags(rain, soil, 4, counts, min_observations=10)
+    np.testing.assert_array_equal(
+        np.concatenate([resampled_optimal_lags(rain[:11], soil[:11], 4, counts, 10),
+                        resampled_optimal_lags(rain[11:], soil[11:], 4, counts, 10)]), lags)
 
 
 def test_resampled_optimal_lag_matches_scipy_on_resampled_origins():
