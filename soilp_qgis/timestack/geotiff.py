@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import numpy as np
 import rasterio
 from affine import Affine
+from rasterio.dtypes import dtype_rev, typename_fwd
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.io import MemoryFile
 from rasterio.windows import Window
 
 from ..errors import InputError
@@ -102,6 +106,66 @@ def _read_masked(src, bands: list[int], rows: slice, cols: slice, path: str,
     return out
 
 
+def band_dtype(dtypes: Sequence[str]) -> str:
+    """The one data type of a raster's bands, ``float64`` (exact for all up to 32-bit integers)
+    when they differ."""
+    return dtypes[0] if len(set(dtypes)) == 1 else "float64"
+
+
+#: bands read per ``read`` call of a stacked VRT (values, then masks), so that the values and
+#: masks held besides the float32 result are a few MB, not a second copy of the block
+BANDS_PER_READ = 256
+
+
+def stacked_vrt(path: str, bands: Sequence[int], rows: slice, cols: slice, dtype: str) -> str:
+    """VRT XML of a two-band raster holding the ``rows`` × ``cols`` block of each of the file's
+    ``bands`` one under the other (block k in rows ``k·height`` to ``(k+1)·height``): band 1 their
+    values as ``dtype`` (a numpy name), band 2 their GDAL masks (0 where missing)."""
+    height, width = rows.stop - rows.start, cols.stop - cols.start
+    source = escape(path)
+
+    def stacked(prefix: str) -> str:
+        return "".join(
+            f'<SimpleSource><SourceFilename relativeToVRT="0">{source}</SourceFilename>'
+            f"<SourceBand>{prefix}{band}</SourceBand>"
+            f'<SrcRect xOff="{cols.start}" yOff="{rows.start}" xSize="{width}" '
+            f'ySize="{height}"/>'
+            f'<DstRect xOff="0" yOff="{k * height}" xSize="{width}" ySize="{height}"/>'
+            "</SimpleSource>" for k, band in enumerate(bands))
+
+    return (f'<VRTDataset rasterXSize="{width}" rasterYSize="{height * len(bands)}">'
+            f'<VRTRasterBand dataType="{typename_fwd[dtype_rev[dtype]]}" band="1">'
+            f'{stacked("")}</VRTRasterBand>'
+            f'<VRTRasterBand dataType="Byte" band="2">{stacked("mask,")}</VRTRasterBand>'
+            "</VRTDataset>")
+
+
+def read_bands(path: str, bands: Sequence[int], rows: slice, cols: slice, dtype: str
+               ) -> np.ndarray:
+    """Many bands of a file block as float32 ``(bands, rows, cols)`` with NaN where masked, the
+    same values as :func:`_read_masked`. They are read as one band of a :func:`stacked_vrt`:
+    rasterio's ``read`` spends time proportional to the file's band count on each band index
+    asked for (a daily stack's thousands of bands take seconds before GDAL decodes a tile)."""
+    height, width = rows.stop - rows.start, cols.stop - cols.start
+    out = np.empty((len(bands), height, width), dtype=np.float32)
+    xml = stacked_vrt(path, bands, rows, cols, dtype)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with MemoryFile(xml.encode(), ext=".vrt") as memory, memory.open() as vrt:
+                for start in range(0, len(bands), BANDS_PER_READ):
+                    stop = min(start + BANDS_PER_READ, len(bands))
+                    window = Window(0, start * height, width, (stop - start) * height)
+                    shape = (stop - start, height, width)
+                    values = vrt.read(1, window=window).reshape(shape)
+                    missing = vrt.read(2, window=window).reshape(shape) == 0
+                    out[start:stop] = values
+                    out[start:stop][missing] = np.nan
+    except RasterioError as exc:
+        raise InputError(f"{path}: cannot read its values ({short_error(exc)})") from exc
+    return out
+
+
 @dataclass(frozen=True)
 class GeoTiffSource:
     """Reads a raster stack's bands through GDAL in north-up order, unpacking scale/offset."""
@@ -113,6 +177,8 @@ class GeoTiffSource:
     block_shape: tuple[int, int]
     scales: tuple[float, ...] = ()
     offsets: tuple[float, ...] = ()
+    #: numpy name of the bands' data type (``float64`` when they differ)
+    dtype: str = "float32"
 
     @classmethod
     def describe(cls, path: str, variable: str | None = None, crs: Any = None,
@@ -154,7 +220,8 @@ class GeoTiffSource:
             units = tags.get("units") or tags.get("UNITS") or (src.units[0] if src.units else "")
             source = cls(path=path, bands=tuple(range(1, src.count + 1)), rows=rows, cols=cols,
                          block_shape=tuple(int(n) for n in src.block_shapes[0]),
-                         scales=tuple(src.scales), offsets=tuple(src.offsets))
+                         scales=tuple(src.scales), offsets=tuple(src.offsets),
+                         dtype=band_dtype(src.dtypes))
             return StackInfo(path=path, variable=None, grid=grid, dates=dates,
                              time_scale=time_scale, units=units or "", nodata=src.nodata,
                              name=Path(path).stem, source=source)
@@ -164,9 +231,8 @@ class GeoTiffSource:
         bands = [self.bands[i] for i in steps]
         if not bands:
             return np.empty((0, int(window.height), int(window.width)), dtype=np.float32)
-        with open_raster(self.path) as src:
-            out = read_oriented(lambda r, c: _read_masked(src, bands, r, c, self.path),
-                                self.rows, self.cols, window, len(bands))
+        out = read_oriented(lambda r, c: read_bands(self.path, bands, r, c, self.dtype),
+                            self.rows, self.cols, window, len(bands))
         if self.scales and self.offsets:
             for k, band in enumerate(bands):
                 scale, offset = self.scales[band - 1], self.offsets[band - 1]

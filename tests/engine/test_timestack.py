@@ -194,6 +194,27 @@ def test_year_month_descriptions_and_integer_nodata(tmp_path):
     assert info.grid.crs.to_epsg() == 32630
 
 
+def test_mask_band_scale_offset_and_relative_path(tmp_path, monkeypatch):
+    """A stack whose missing cells are in a per-dataset mask (no nodata value), packed as
+    uint16 × 0.5 + 10, read by a path relative to the working directory, in a window."""
+    raw = np.arange(300 * 4 * 5, dtype=np.uint16).reshape(300, 4, 5) % 1000
+    valid = np.ones((4, 5), dtype=bool)
+    valid[1, 2] = valid[3, 0] = False
+    days = np.arange(np.datetime64("2001-01-01"), np.datetime64("2001-01-01") + 300)
+    path = _foreign_tif(tmp_path / "packed.tif", raw, [str(d) for d in days], dtype="uint16")
+    with rasterio.open(path, "r+") as dst:
+        dst.write_mask(np.where(valid, 255, 0).astype(np.uint8))
+        dst.scales, dst.offsets = (0.5,) * 300, (10.0,) * 300
+    expected = raw * 0.5 + 10.0  # exact in float32: halves of integers below 1010
+    expected[:, ~valid] = np.nan
+    monkeypatch.chdir(tmp_path)
+    info = read_stack_info("packed.tif")
+    assert info.time_scale == "daily"
+    np.testing.assert_array_equal(read_stack(info), expected.astype(np.float32))
+    np.testing.assert_array_equal(read_stack(info, window=Window(1, 1, 3, 3), time=[299, 0]),
+                                  expected[[299, 0], 1:4, 1:4].astype(np.float32))
+
+
 def test_dates_from_band_tags_and_time_scale_from_metadata(tmp_path):
     data = np.ones((2, 3, 3))
     path = _foreign_tif(tmp_path / "t.tif", data, band_tags=[{"date": "2001-03-01"},
