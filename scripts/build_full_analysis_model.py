@@ -74,22 +74,21 @@ def enum_value(definition, engine_value: str):
 
 
 def add_bayes_children(add_child, layout: dict, stack, param, ecoregions: dict) -> None:
-    """One soilp:bayesiandriverslayers step per scale (``bayes_<scale>``) fitting the three soil
-    layers in one engine process; each layer gets its own table, ecoregion layer, figure and
-    report in bayes/ (``layer<i>_<scale>_…``, the layout's names)."""
-    folder = layout["groups"]["bayes"]["folder"]
-    for row, scale in enumerate(layout["dimensions"]["scale"]):
-        add_child(f"bayes_{scale}", "bayesiandriverslayers",
-                  f"Bayesian drivers, every soil layer, {scale}", 1500.0, 60.0 + 70 * row,
-                  {"PRECIPITATION": stack("PRECIPITATION_VOLUME", scale),
-                   "SOIL_MOISTURE_LAYERS": [stack(LAYER_INPUTS[layer], scale)
-                                            for layer in layout["dimensions"]["layer"]],
-                   "AIR_TEMPERATURE": stack("AIR_TEMPERATURE", scale),
-                   "GPP": stack("GPP", scale),
-                   "LST": stack("LAND_SURFACE_TEMPERATURE", scale),
-                   **{name: param(model_name) for model_name, name, _ in BAYES_INPUTS},
-                   **ecoregions},
-                  {"OUTPUT_FOLDER": folder})
+    """One soilp:bayesiandriverslayers step (``bayes``) fitting the three soil layers at monthly
+    and annual scale in one engine process; each layer and scale gets its own table, ecoregion
+    layer, figure and report in bayes/ (``layer<i>_<scale>_…``, the layout's names)."""
+    scales = list(layout["dimensions"]["scale"])
+    add_child("bayes", "bayesiandriverslayers",
+              "Bayesian drivers, every soil layer, monthly and annual", 1500.0, 60.0,
+              {"PRECIPITATION": [stack("PRECIPITATION_VOLUME", scale) for scale in scales],
+               "SOIL_MOISTURE_LAYERS": [stack(LAYER_INPUTS[layer], scale) for scale in scales
+                                        for layer in layout["dimensions"]["layer"]],
+               "AIR_TEMPERATURE": [stack("AIR_TEMPERATURE", scale) for scale in scales],
+               "GPP": [stack("GPP", scale) for scale in scales],
+               "LST": [stack("LAND_SURFACE_TEMPERATURE", scale) for scale in scales],
+               **{name: param(model_name) for model_name, name, _ in BAYES_INPUTS},
+               **ecoregions},
+              {"OUTPUT_FOLDER": layout["groups"]["bayes"]["folder"]})
 
 
 def build():
@@ -292,7 +291,7 @@ def build():
                   outputs_of("ridge", **where))
 
     # 5. Bayesian drivers per layer and scale (the paper's figures 7 and 8, three columns each),
-    # the three layers of a scale in one run
+    # all six in one run
     add_bayes_children(add_child, layout, stack, param, ecoregions)
 
     # 6. the report at the top of the folder, once everything else has run

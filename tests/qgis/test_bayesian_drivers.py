@@ -49,7 +49,8 @@ def test_mass_matrix_by_name_reaches_the_engine(soilp_provider, given, engine_va
 
 def test_several_soil_layers_reach_the_engine_in_the_order_given(soilp_provider, tmp_path):
     """SOIL_MOISTURE_LAYERS (multiple layers) becomes the engine's list of paths, in the order
-    given (layer i's outputs are named layer<i>_…); the four per-layer outputs are one folder."""
+    given (layer i's outputs are named layer<i>_…), a single PRECIPITATION a list of one; the
+    four per-layer outputs are one folder."""
     from conftest import monthly_dates, write_stack_with_gdal
 
     dates = monthly_dates(2000, 1)
@@ -59,9 +60,11 @@ def test_several_soil_layers_reach_the_engine_in_the_order_given(soilp_provider,
         "soilp:bayesiandriverslayers")
     for given in ([str(deep), str(top)], [str(top), str(deep)]):
         values = algorithm.engine_parameters({"SOIL_MOISTURE_LAYERS": given,
+                                              "PRECIPITATION": str(top),
                                               "OUTPUT_FOLDER": str(tmp_path / "out")},
                                              QgsProcessingContext(), QgsProcessingFeedback())
         assert values["soil_moisture_layers"] == given
+        assert values["precipitation"] == [str(top)]   # one stack per time scale
         assert values["output_folder"] == str(tmp_path / "out")
     names = [d.name() for d in algorithm.destinationParameterDefinitions()]
     assert names == ["OUTPUT_FOLDER"]

@@ -131,12 +131,12 @@ def test_the_model_opens_in_the_modeler(soilp_provider, desktop, python_errors):
     settle(dialog)
     screenshot(dialog, "modeler_fullanalysis")
     shown = dialog.model()
-    assert len(shown.childAlgorithms()) == 43
+    assert len(shown.childAlgorithms()) == 42
     assert all(child.algorithm() is not None for child in shown.childAlgorithms().values())
     ok, errors = shown.validate()
     assert ok, errors[:3]
     # every step and input is drawn in the scene
-    assert len(dialog.view().scene().items()) > 43 + len(shown.parameterComponents())
+    assert len(dialog.view().scene().items()) > 42 + len(shown.parameterComponents())
     dialog.setDirty(False)   # close without the "save changes?" question
     dialog.close()
     settle(dialog)

@@ -88,28 +88,35 @@ def test_model_is_registered_and_editable(soilp_provider):
     model = QgsApplication.processingRegistry().algorithmById("soilp:fullanalysis")
     assert model is not None and model.displayName() == "Full dependence analysis"
     children = model.create().childAlgorithms()
-    assert len(children) == 43
+    assert len(children) == 42
     assert all(child.algorithm() is not None for child in children.values())
     copy = model.create()
     assert copy.toVariant() == model.toVariant()   # what the Modeler edits
 
 
 def test_bayesian_steps_take_the_model_inputs(soilp_provider):
-    """One Bayesian step per scale fits the three soil layers (in depth order) and reads its
-    sampler settings from the model's BAYES_* inputs, whose defaults are the algorithm's:
-    intercepts integrated out, low-rank metric, 200 cells."""
+    """One Bayesian step fits the three soil layers (in depth order) at both scales, each
+    stack with the drivers of its scale, and reads its sampler settings from the model's BAYES_*
+    inputs, whose defaults are the algorithm's: intercepts integrated out, low-rank metric, 200
+    cells."""
     model = QgsApplication.processingRegistry().algorithmById("soilp:fullanalysis").create()
     bayes = {child_id: child for child_id, child in model.childAlgorithms().items()
-             if child_id.startswith("bayes_")}
-    assert sorted(bayes) == ["bayes_annual", "bayes_monthly"]
+             if child_id.startswith("bayes")}
+    assert list(bayes) == ["bayes"]
+
+    def named(source):   # a model input, or the child that prepared the annual stack
+        return source.parameterName() or source.outputChildId()
+
     for child_id, child in bayes.items():
-        layers = child.parameterSources()["SOIL_MOISTURE_LAYERS"]
-        if child_id == "bayes_monthly":
-            assert [s.parameterName() for s in layers] == [
-                "SOIL_MOISTURE_LAYER1", "SOIL_MOISTURE_LAYER2", "SOIL_MOISTURE_LAYER3"]
-        else:
-            assert [s.outputChildId() for s in layers] == [
-                f"soil_moisture_{layer}_annual" for layer in LAYERS]
+        given = {name: [named(s) for s in values]
+                 for name, values in child.parameterSources().items()}
+        assert given["SOIL_MOISTURE_LAYERS"] == [
+            "SOIL_MOISTURE_LAYER1", "SOIL_MOISTURE_LAYER2", "SOIL_MOISTURE_LAYER3",
+            *(f"soil_moisture_{layer}_annual" for layer in LAYERS)]
+        assert given["PRECIPITATION"] == ["precipitation_volume_monthly",
+                                          "precipitation_volume_annual"]
+        assert given["AIR_TEMPERATURE"] == ["AIR_TEMPERATURE", "air_temperature_annual"]
+        assert given["LST"] == ["LAND_SURFACE_TEMPERATURE", "lst_annual"]
         sources = {name: values[0].parameterName()
                    for name, values in child.parameterSources().items()
                    if name in ("DATA", "RANDOM_INTERCEPTS", "MASS_MATRIX", "MAX_CELLS")}
