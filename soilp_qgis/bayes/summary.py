@@ -11,12 +11,15 @@ split R-hat and bulk/tail effective sample sizes. ``parameter`` is one of ``inte
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import arviz as az
 import numpy as np
 import pandas as pd
 
 from soilp_qgis.bayes.data import RESPONSES
+
+if TYPE_CHECKING:
+    from arviz import InferenceData
 
 TABLE_COLUMNS: tuple[str, ...] = ("ecoregion", "parameter", "term", "response", "mean", "sd",
                                   "q2.5", "q97.5", "rhat", "ess_bulk", "ess_tail")
@@ -41,8 +44,10 @@ _LABELS = {
 }
 
 
-def posterior_table(idata: az.InferenceData, ecoregion) -> pd.DataFrame:
+def posterior_table(idata: InferenceData, ecoregion) -> pd.DataFrame:
     """Summary rows of every summarised parameter of one ecoregion's posterior."""
+    import arviz as az  # here: the report reads the tables with this module, not posteriors
+
     posterior = idata.posterior
     names = [name for name in _LABELS if name in posterior]
     rhat = az.rhat(idata, var_names=names)

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from .. import html as h
+from ..figures import PNG_OPTIONS
 from ..layout import LAYERS, SCALES, bayes_file
 from .common import Context
 
@@ -34,7 +35,8 @@ class DriverRun:
 
     @property
     def names(self) -> dict[Any, str]:
-        """Ecoregion code → its label (``4 Temperate Broadleaf and Mixed Forests``)."""
+        """Ecoregion code → its label (``4 Temperate Broadleaf and Mixed Forests``), built from
+        the whole table on every access: take it once per run, not once per row."""
         if "ecoregion_name" not in self.table:
             return {code: str(code) for code in self.table["ecoregion"]}
         return dict(zip(self.table["ecoregion"], self.table["ecoregion_name"].astype(str)))
@@ -113,8 +115,9 @@ def quadrant_rows(runs: dict[tuple[str, str], DriverRun], scale: str) -> list[li
         run = runs.get((layer, scale))
         if run is None or run.drivers is None:
             continue
+        names = run.names  # built once: the property reads the whole table
         points = run.drivers.points.assign(
-            name=[run.names.get(code, str(code)) for code in run.drivers.points["ecoregion"]])
+            name=[names.get(code, str(code)) for code in run.drivers.points["ecoregion"]])
         found = negative_drivers(points, label="name")
         for term, group in found.groupby("term", sort=False):
             by_quadrant = {row.quadrant: row for row in group.itertuples(index=False)}
@@ -153,7 +156,8 @@ def convergence(runs: dict[tuple[str, str], DriverRun]) -> tuple[list[list[objec
     rows: list[list[object]] = []
     totals: dict[str, Any] = {"rows": 0, "rows_converged": 0, "flagged": [], "skipped": []}
     for (layer, scale), run in runs.items():
-        table = run.table.assign(ecoregion_label=[run.names.get(c, str(c))
+        names = run.names  # built once: the property reads the whole table
+        table = run.table.assign(ecoregion_label=[names.get(c, str(c))
                                                   for c in run.table["ecoregion"]])
         summary = run_convergence(table, label="ecoregion_label") if len(table) else None
         where = f"{LAYERS[layer]}, {scale}"
@@ -206,7 +210,7 @@ def bayesian_drivers(ctx: Context) -> h.Html:
         parts.append(h.tag("h3", f"{scale.capitalize()} scale"))
         figure = driver_panels_figure(scale_panels(runs, scale))
         path = ctx.figure_path(f"bayes_{scale}")
-        figure.savefig(path, bbox_inches="tight")
+        figure.savefig(path, bbox_inches="tight", pil_kwargs=dict(PNG_OPTIONS))
         import matplotlib.pyplot as plt
 
         plt.close(figure)
