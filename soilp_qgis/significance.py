@@ -22,7 +22,6 @@ Pure functions over per-cell arrays (1-D, one value per cell; NaN = not computed
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from .errors import InputError
 
@@ -106,6 +105,8 @@ def likelihood_ratio_p_value(loglik: np.ndarray, parameters: np.ndarray) -> np.n
     against χ² with ``parameters`` degrees of freedom; 1 where the copula is independence
     (0 parameters); NaN where ``loglik`` is NaN.
     """
+    from scipy import stats  # here: importing scipy.stats costs seconds in every process
+
     loglik = np.asarray(loglik, dtype=np.float64)
     df = np.asarray(parameters, dtype=np.float64)
     statistic = 2.0 * np.maximum(loglik, 0.0)

@@ -20,7 +20,6 @@ from dataclasses import dataclass, fields
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-from scipy import optimize, stats
 
 from ..errors import InputError
 from . import families as fam
@@ -117,6 +116,8 @@ def tawn_candidates(u: np.ndarray, empirical_tau: float) -> tuple[int, ...]:
     """
     if empirical_tau == 0 or not np.isfinite(empirical_tau):
         return (104, 114, 124, 134, 204, 214, 224, 234)
+    from scipy import stats  # here: importing scipy.stats costs seconds in every process
+
     x = stats.norm.ppf(u)
     if empirical_tau > 0:
         diff = (_quadrant_correlation(x[:, 0], x[:, 1], (x[:, 0] > 0) & (x[:, 1] > 0))
@@ -142,6 +143,7 @@ def fit_tawn(u: np.ndarray, code: int, empirical_tau: float) -> tuple[float, flo
     where VineCopula starts). Returns VineCopula ``(par, par2, loglik)``.
     """
     import pyvinecopulib as pv
+    from scipy import optimize
 
     data = np.ascontiguousarray(u, dtype=float)
     base, rotation = (int(v[0]) for v in fam.split_codes([code]))
@@ -190,6 +192,8 @@ def select_copula(u1, u2, family_set: str = "all", criterion: str = "aic") -> Se
     code, par, par2 = fam.from_bicop(bicop)
     best = SelectedCopula(code, par, par2, loglik, -2 * loglik + penalty * float(bicop.npars))
     if any(c > 100 for c in codes):
+        from scipy import stats
+
         empirical_tau = float(stats.kendalltau(data[:, 0], data[:, 1]).statistic)
         for tawn_code in tawn_candidates(data, empirical_tau):
             par, par2, loglik = fit_tawn(data, tawn_code, empirical_tau)

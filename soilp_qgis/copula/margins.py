@@ -25,8 +25,11 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import special
 
+# scipy.stats and scipy.optimize are imported where the parametric margins need them: importing
+# scipy.stats costs about a second and a half, in the engine and in every worker process, and
+# the default (empirical) margins never use it
 #: candidate distributions of the parametric margins, with their number of fitted parameters
 MARGIN_DISTRIBUTIONS: dict[str, int] = {"normal": 2, "lognormal": 2, "gamma": 2, "weibull": 2,
                                         "gev": 3}
@@ -44,11 +47,34 @@ def pseudo_observations(block: np.ndarray) -> np.ndarray:
     x = np.asarray(block, dtype=float)
     squeeze = x.ndim == 1
     x = np.atleast_2d(x)
-    ranks = stats.rankdata(x, axis=1, method="average", nan_policy="omit")
+    ranks = average_ranks(x)
     n = np.isfinite(x).sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         u = ranks / (n + 1)
     return u[0] if squeeze else u
+
+
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1 … n along the last axis, ties sharing their average rank, NaN where ``x`` is NaN
+    (the other values ranked among themselves): ``scipy.stats.rankdata(x, axis=-1,
+    method="average", nan_policy="omit")``, the same steps in numpy (stable sort, NaN last),
+    without importing scipy.stats."""
+    x = np.asarray(x, dtype=float)
+    if x.size == 0:
+        return np.empty(x.shape)
+    shape = x.shape
+    order = np.argsort(x, axis=-1, kind="stable")
+    y = np.take_along_axis(x, order, axis=-1)
+    first = np.concatenate([np.ones(shape[:-1] + (1,), dtype=bool), y[..., :-1] != y[..., 1:]],
+                           axis=-1)  # NaN != NaN: each NaN its own group, after the values
+    starts = np.flatnonzero(first.reshape(-1))
+    counts = np.diff(starts, append=y.size)
+    ordinal = np.broadcast_to(np.arange(1, shape[-1] + 1, dtype=float), shape)
+    sorted_ranks = np.repeat(ordinal[first] + (counts.astype(float) - 1) / 2, counts)
+    ranks = np.empty(shape)
+    np.put_along_axis(ranks, order, sorted_ranks.reshape(shape), axis=-1)
+    ranks[np.isnan(x)] = np.nan
+    return ranks
 
 
 @dataclass(frozen=True)
@@ -77,18 +103,28 @@ class MarginFit:
         return np.clip(u, UNIFORM_EPS, 1 - UNIFORM_EPS)
 
 
-_SCIPY = {"lognormal": stats.lognorm, "gamma": stats.gamma, "weibull": stats.weibull_min}
+#: scipy.stats distributions of the positive-only candidates
+_SCIPY = {"lognormal": "lognorm", "gamma": "gamma", "weibull": "weibull_min"}
 _POSITIVE_ONLY = tuple(_SCIPY)
+
+
+def _distribution(name: str):
+    """The scipy.stats distribution of a candidate (scipy.stats imported on first use)."""
+    from scipy import stats
+
+    return getattr(stats, {"normal": "norm", "gev": "genextreme"}.get(name) or _SCIPY[name])
 
 
 def _frozen(name: str, params: tuple[float, ...]):
     """scipy distribution of a candidate: normal (loc, scale), lognormal (σ, e^μ), gamma and
     Weibull (shape, scale; location 0), GEV (shape, loc, scale)."""
+    from scipy import stats
+
     if name == "normal":
         return stats.norm(loc=params[0], scale=params[1])
     if name == "gev":
         return stats.genextreme(params[0], loc=params[1], scale=params[2])
-    return _SCIPY[name](params[0], scale=params[1])
+    return _distribution(name)(params[0], scale=params[1])
 
 
 def _fit_candidate(name: str, values: np.ndarray, truncate: bool):
@@ -101,9 +137,9 @@ def _fit_candidate(name: str, values: np.ndarray, truncate: bool):
         logs = np.log(values)
         params = (float(logs.std()), float(np.exp(logs.mean())))
     elif name == "gev":
-        params = tuple(float(v) for v in stats.genextreme.fit(values))
+        params = tuple(float(v) for v in _distribution("gev").fit(values))
     else:
-        shape, _, scale = _SCIPY[name].fit(values, floc=0)
+        shape, _, scale = _distribution(name).fit(values, floc=0)
         params = (float(shape), float(scale))
     if (not all(np.isfinite(params)) or params[-1] <= 0
             or (name in _POSITIVE_ONLY and params[0] <= 0)):
@@ -129,6 +165,8 @@ def _truncated_loglik(name: str, values: np.ndarray, params: tuple[float, ...]) 
         logpdf = -0.5 * z * z - np.log(scale) - 0.5 * np.log(2 * np.pi)
         below = special.ndtr(-loc / scale)
     else:
+        from scipy import stats
+
         shape, loc, scale = params
         logpdf = stats.genextreme.logpdf(values, shape, loc=loc, scale=scale)
         below = stats.genextreme.cdf(0.0, shape, loc=loc, scale=scale)
@@ -137,6 +175,8 @@ def _truncated_loglik(name: str, values: np.ndarray, params: tuple[float, ...]) 
 
 def _truncated_mle(name: str, values: np.ndarray, start: tuple[float, ...]) -> tuple[float, ...]:
     """ML parameters of a normal or GEV truncated at zero (Nelder–Mead from ``start``)."""
+    from scipy import optimize
+
     def negative(x: np.ndarray) -> float:
         params = (*x[:-1], float(np.exp(x[-1])))
         with np.errstate(all="ignore"):

@@ -63,6 +63,12 @@ from .uncertainty import (
 FAMILY_NODATA = -1
 #: default BOOTSTRAP_REPLICATES
 REPLICATES = 500
+#: cells × time steps below which a worker process does not pay for itself: a spawned worker
+#: imports the engine and loads the compiled fitter (2–3 s of CPU) before its first cell, and the
+#: demo's grid costs about 10 µs per cell and time step (fit and bootstrap; 60 % of its cells
+#: have no data). The demo's 8,100 cells: annual (20 steps, 4–5 s of CPU in this process, twice
+#: that with two workers) here, monthly (240 steps) on two workers
+WORK_PER_PROCESS = 250_000
 
 
 @dataclass(frozen=True)
@@ -135,7 +141,9 @@ TABLE_COLUMNS = ("ecoregion", "valid_cells", "negative_share", "negative_share_f
 class CopulaDependenceBlock:
     """Block function: optional deseasonalising, the copula fit, the sample Kendall τ-b and its
     p-value, the sign of the sample τ in each bootstrap replicate (``counts``: the replicates'
-    draws, the same for every block), the likelihood-ratio p-value when asked."""
+    draws, the same for every block; 0 where the cell was not fitted or its copula is
+    independence: such a cell is never negative in a replicate), the likelihood-ratio p-value
+    when asked."""
 
     fitter: FitterSettings
     months: tuple[int, ...] | None = None  # calendar month of each step, when deseasonalising
@@ -153,9 +161,16 @@ class CopulaDependenceBlock:
         ok = fitted.status == 0
         extra = {}
         if self.counts is not None:
-            numerator = resampled_kendall(precipitation, soil_moisture, self.counts,
-                                          numerator_only=True)
-            extra["bootstrap_sign"] = np.where(ok[:, None], np.sign(numerator), 0).astype(np.int8)
+            # only where the sign counts (``dependence_table``): a fitted cell whose copula is
+            # not independence; 0 elsewhere. Each cell's resample is its own, so leaving the
+            # others out changes nothing (and saves their share of the bootstrap's time)
+            signs = np.zeros((ok.size, self.counts.shape[0]), dtype=np.int8)
+            needed = np.flatnonzero(ok & (fitted.family != 0))
+            if needed.size:
+                numerator = resampled_kendall(precipitation[needed], soil_moisture[needed],
+                                              self.counts, numerator_only=True)
+                signs[needed] = np.sign(numerator).astype(np.int8)
+            extra["bootstrap_sign"] = signs
         if self.likelihood_ratio:
             loglik = copula_loglik(fitted.family, fitted.par, fitted.par2, precipitation,
                                    soil_moisture, self.fitter.margins)
@@ -173,6 +188,12 @@ class CopulaDependenceBlock:
             "p_value": np.where(ok, sample.p_value, np.nan),
             "status": fitted.status,
         }
+
+
+def cells_per_process(steps: int) -> int:
+    """``BlockExecutor``'s ``cells_per_process`` for series of ``steps`` time steps: about
+    ``WORK_PER_PROCESS`` cell-steps per worker."""
+    return max(1, -(-WORK_PER_PROCESS // max(1, int(steps))))
 
 
 def outputs_spec(replicates: int, likelihood_ratio: bool) -> dict[str, OutputSpec]:
@@ -259,7 +280,8 @@ def copula_dependence(p: Parameters, outputs: StepOutputs, report: Reporter) -> 
     months = tuple(int(m) for m in calendar_months(dates)) if p.deseasonalize else None
     codes = ecoregion_codes(p, grid, report)  # read before the long fit: a bad layer fails fast
     counts = bootstrap_counts(p, len(dates))  # drawn once: the same blocks for every cell
-    workers = processes(p)
+    executor = BlockExecutor(processes(p), cells_per_process=cells_per_process(len(dates)))
+    workers = executor.processes_for(grid.width * grid.height)
     report.info(f"copula per cell: {grid.width}×{grid.height} cells × {len(dates)} steps "
                 f"(season {p.season}), families '{fitter.family_set}', "
                 f"{fitter.criterion.upper()}, {fitter.margins} margins, {p.fitter} fitter"
@@ -268,9 +290,8 @@ def copula_dependence(p: Parameters, outputs: StepOutputs, report: Reporter) -> 
                 f"{workers} worker process{'es' if workers > 1 else ''}")
     likelihood_ratio = outputs.given("output_lr_p_value")
     block = CopulaDependenceBlock(fitter, months, counts, likelihood_ratio)
-    arrays = BlockExecutor(workers).run(block, inputs,
-                                        outputs_spec(p.bootstrap_replicates, likelihood_ratio),
-                                        report.sub(0.0, 0.95))
+    arrays = executor.run(block, inputs, outputs_spec(p.bootstrap_replicates, likelihood_ratio),
+                          report.sub(0.0, 0.95))
     status = arrays["status"][0]
     require_computed(status)
     arrays["significance"] = significance_map(arrays["p_value"], arrays["empirical_tau"],

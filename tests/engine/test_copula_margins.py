@@ -131,3 +131,20 @@ def test_deseasonalize_gives_standardised_anomalies_per_month():
     np.testing.assert_allclose(deseasonalize(block, dates), anomalies)
     with pytest.raises(ValueError):
         deseasonalize(block, months[:-1])
+
+
+def test_average_ranks_are_scipys_rankdata_with_nan_omitted():
+    """The pseudo-observations' ranks (numpy, so that scipy.stats is not imported for them)
+    against scipy.stats.rankdata(method="average", nan_policy="omit"): ties, NaN, ±inf."""
+    from soilp_qgis.copula.margins import average_ranks
+
+    rng = np.random.default_rng(17)
+    for trial in range(50):
+        x = rng.integers(0, 6, size=(7, 40)).astype(float)   # many ties
+        x[rng.random(x.shape) < 0.15] = np.nan
+        x[0, :3] = [np.inf, -np.inf, np.inf]
+        if trial % 5 == 0:
+            x[1] = np.nan                                      # a series with no values
+        expected = stats.rankdata(x, axis=1, method="average", nan_policy="omit")
+        np.testing.assert_array_equal(average_ranks(x), expected)
+    np.testing.assert_array_equal(average_ranks(np.array([3.0, 1.0, 3.0])), [2.5, 1.0, 2.5])
