@@ -273,9 +273,11 @@ def alive(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_sigterm_leaves_no_new_file_and_no_process(tmp_path):
     rng = np.random.default_rng(5)
-    grid = Grid.regular(0.0, 30.0, 1.0, 30, 30)
+    # 2,500 cells × 240 steps: enough work for two worker processes (copula_dependence runs a
+    # grid under WORK_PER_PROCESS cell-steps per worker in its own process)
+    grid = Grid.regular(0.0, 50.0, 1.0, 50, 50)
     dates = np.arange("2000-01", "2020-01", dtype="datetime64[M]").astype("datetime64[D]")
-    p = rng.gamma(2.0, 30.0, size=(len(dates), 30, 30))
+    p = rng.gamma(2.0, 30.0, size=(len(dates), 50, 50))
     write_stack(tmp_path / "p.tif", p, grid, dates, "monthly", "mm")
     write_stack(tmp_path / "sm.tif", 0.1 + 0.001 * p + 0.01 * rng.normal(size=p.shape), grid,
                 dates, "monthly", "")

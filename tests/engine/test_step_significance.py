@@ -131,9 +131,11 @@ def test_likelihood_ratio_p_value_against_scipy_densities(stacks):
     assert checked >= 2
 
 
-def test_results_do_not_depend_on_processes_or_blocks(stacks):
+def test_results_do_not_depend_on_processes_or_blocks(stacks, monkeypatch):
     folder, _, _ = stacks
     copula_run(folder, "p1", processes=1, seed=3)
+    # this small grid would run in one process: make it two workers, as a large grid would
+    monkeypatch.setattr("soilp_qgis.steps.copula_dependence.WORK_PER_PROCESS", 1)
     copula_run(folder, "p2", processes=2, seed=3)
     assert table(folder / "p1_table.csv") == table(folder / "p2_table.csv")
     for name in ("significance", "lr_p_value"):
@@ -159,7 +161,7 @@ def lag_run(folder, tag, **params):
                              SilentReporter())
 
 
-def test_lag_significance_and_stability(stacks):
+def test_lag_significance_and_stability(stacks, monkeypatch):
     folder, rain, soil = stacks
     lag_run(folder, "lag1", processes=1)
     lag, _ = read(folder / "lag1_optimal_lag.tif")
@@ -188,6 +190,8 @@ def test_lag_significance_and_stability(stacks):
     expected = np.where(rejected, np.sign(tau), 0)
     np.testing.assert_array_equal(significance[significance != nodata],
                                   expected[significance != nodata])
+    # this small grid would run in one process: make it two workers, as a large grid would
+    monkeypatch.setattr("soilp_qgis.steps.lagged_dependence.LAG_CELLS_PER_PROCESS", 1)
     lag_run(folder, "lag2", processes=2)
     for name in ("significance", "lag_stability"):
         np.testing.assert_array_equal(read(folder / f"lag1_{name}.tif")[0],
