@@ -10,7 +10,8 @@ On the z-scores of one ecoregion (see :mod:`soilp_qgis.bayes.data`):
 - DATA=cells: correlated random intercepts per cell for both responses (``cell_sd``,
   ``cell_correlation``, LKJ(1)), centred (each cell's intercepts around the fixed
   intercept) or non-centred (``offset = z @ L.T`` with ``z ~ Normal(0, 1)``, brms's form), or
-  marginalised: integrated out in closed form (see :func:`_marginal_cells_logp`), so the
+  marginalised: integrated out in closed form (one compiled operation with its gradient written out,
+  :mod:`soilp_qgis.bayes.likelihood`), so the
   sampler sees only the ecoregion-level parameters.
 
 The bivariate normal likelihood is computed from sufficient statistics, exactly: with the
@@ -41,6 +42,8 @@ import pymc as pm  # noqa: E402 - after the filter above
 import pytensor.tensor as pt  # noqa: E402
 
 from soilp_qgis.bayes.data import RESPONSES, TERMS, EcoregionData  # noqa: E402
+from soilp_qgis.bayes.likelihood import DATA as LIKELIHOOD_DATA  # noqa: E402
+from soilp_qgis.bayes.likelihood import marginal_cells_logp  # noqa: E402
 
 INTERCEPT_PRIOR = {"nu": 3.0, "mu": 0.0, "sigma": 2.5}
 SCALE_PRIOR = {"nu": 3.0, "sigma": 2.5}
@@ -54,8 +57,7 @@ SUMMARY_VARIABLES: tuple[str, ...] = ("intercept", "coefficient", "sigma", "resi
 
 
 def _scales_and_correlation(sd_name: str, correlation_name: str) -> tuple:
-    """Standard deviations (half-Student-t) and correlation (LKJ(1)) of a 2-D covariance, and
-    its Cholesky factor's entries ``(l00, l10, l11)``.
+    """Standard deviations (half-Student-t) and correlation (LKJ(1)) of a 2-D covariance.
 
     For a 2 × 2 correlation matrix the LKJ(eta) density is ∝ (1 − r²)^(eta − 1), so LKJ(1) is
     the uniform distribution of ``r`` on (−1, 1): the same prior as ``pm.LKJCholeskyCov`` (its
@@ -64,7 +66,11 @@ def _scales_and_correlation(sd_name: str, correlation_name: str) -> tuple:
     """
     sd = pm.HalfStudentT(sd_name, nu=SCALE_PRIOR["nu"], sigma=SCALE_PRIOR["sigma"],
                          dims="response")
-    r = pm.Uniform(correlation_name, lower=-1.0, upper=1.0)
+    return sd, pm.Uniform(correlation_name, lower=-1.0, upper=1.0)
+
+
+def _cholesky(sd, r) -> tuple:
+    """The Cholesky factor's entries ``(l00, l10, l11)`` of the covariance of ``sd`` and ``r``."""
     return sd[0], sd[1] * r, sd[1] * pt.sqrt(1.0 - r ** 2)
 
 
@@ -119,23 +125,25 @@ def build_driver_model(data: EcoregionData, random_intercepts: str = "marginalis
         coefficient = pm.Normal("coefficient", mu=0.0, sigma=SLOPE_PRIOR_SD,
                                 dims=("term", "response"))
         gamma = pt.concatenate([intercept[None, :], coefficient], axis=0)
-        cross = stats["design_response"].T @ gamma
-        residual_cross = (stats["response_cross"] - cross - cross.T
-                          + gamma.T @ stats["design_cross"] @ gamma)
         if cells:
-            cell_chol = _scales_and_correlation("cell_sd", "cell_correlation")
-            cell_sums = stats["cell_response_sum"] - stats["cell_design_sum"] @ gamma
+            cell_sd, cell_correlation = _scales_and_correlation("cell_sd", "cell_correlation")
         if cells and random_intercepts == "marginalised":
-            residual_chol = _scales_and_correlation("sigma", "residual_correlation")
-            likelihood = _marginal_cells_logp(residual_chol, cell_chol, residual_cross,
-                                              cell_sums, stats["cell_rows"], stats["rows"])
+            sigma, residual_correlation = _scales_and_correlation("sigma", "residual_correlation")
+            likelihood = marginal_cells_logp(intercept, coefficient, sigma, residual_correlation,
+                                             cell_sd, cell_correlation,
+                                             *(stats[name] for name in LIKELIHOOD_DATA))
         else:
+            cross = stats["design_response"].T @ gamma
+            residual_cross = (stats["response_cross"] - cross - cross.T
+                              + gamma.T @ stats["design_cross"] @ gamma)
             if cells:
-                offset = _cell_offsets(random_intercepts, intercept, cell_chol)
+                cell_sums = stats["cell_response_sum"] - stats["cell_design_sum"] @ gamma
+                offset = _cell_offsets(random_intercepts, intercept,
+                                       _cholesky(cell_sd, cell_correlation))
                 mixed = cell_sums.T @ offset
                 residual_cross = (residual_cross - mixed - mixed.T
                                   + offset.T @ (stats["cell_rows"][:, None] * offset))
-            residual_chol = _scales_and_correlation("sigma", "residual_correlation")
+            residual_chol = _cholesky(*_scales_and_correlation("sigma", "residual_correlation"))
             likelihood = _bivariate_normal_logp(residual_chol, residual_cross, stats["rows"])
         pm.Potential("likelihood", likelihood)
     return model
@@ -171,32 +179,3 @@ def _covariance(chol):
     """Entries ``(s00, s01, s11)`` of L Lᵀ from a 2 × 2 Cholesky factor's ``(l00, l10, l11)``."""
     l00, l10, l11 = chol
     return l00 ** 2, l00 * l10, l10 ** 2 + l11 ** 2
-
-
-def _marginal_cells_logp(residual_chol, cell_chol, residual_cross, cell_sums, cell_rows, rows):
-    """Σ_c log p(rows of cell c), the cell's random intercepts ``u_c ~ N(0, Ψ)`` integrated out.
-
-    For one cell with ``n`` rows of residuals ``r_i = y_i − W_i Γ = u + e_i`` (``e_i ~ N(0, Σ)``),
-    an orthonormal (Helmert) rotation of the rows gives ``√n r̄ ~ N(0, Σ + nΨ)`` and ``n − 1``
-    independent ``N(0, Σ)`` contrasts whose scatter is ``Σ_i r_i r_iᵀ − n r̄ r̄ᵀ``; so
-    ``log p = −n log 2π − ½ log|Σ + nΨ| − ½ n r̄ᵀ(Σ + nΨ)⁻¹ r̄ − (n − 1)/2 log|Σ|
-    − ½ tr(Σ⁻¹ (Σ_i r_i r_iᵀ − n r̄ r̄ᵀ))``. Summed over cells, from ``R = Σ r rᵀ``
-    (``residual_cross``), each cell's residual sums ``m_c = n_c r̄_c`` (``cell_sums``) and row
-    counts: O(cells) per gradient, like the other forms.
-    """
-    s00, s01, s11 = _covariance(residual_chol)
-    p00, p01, p11 = _covariance(cell_chol)
-    n = cell_rows
-    m0, m1 = cell_sums[:, 0], cell_sums[:, 1]
-    within = residual_cross - (cell_sums.T / n) @ cell_sums   # R − Σ_c m_c m_cᵀ / n_c
-    within01 = 0.5 * (within[0, 1] + within[1, 0])
-    sigma_det = s00 * s11 - s01 ** 2
-    within_quadratic = (s11 * within[0, 0] - 2.0 * s01 * within01 + s00 * within[1, 1]) \
-        / sigma_det
-    a00, a01, a11 = s00 + n * p00, s01 + n * p01, s11 + n * p11   # Σ + n_c Ψ, per cell
-    cell_det = a00 * a11 - a01 ** 2
-    mean_quadratic = (a11 * m0 ** 2 - 2.0 * a01 * m0 * m1 + a00 * m1 ** 2) / (cell_det * n)
-    n_cells = cell_rows.shape[0]
-    return (-rows * np.log(2.0 * np.pi) - 0.5 * (rows - n_cells) * pt.log(sigma_det)
-            - 0.5 * within_quadratic
-            - 0.5 * pt.sum(pt.log(cell_det)) - 0.5 * pt.sum(mean_quadratic))
