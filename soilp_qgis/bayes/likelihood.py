@@ -229,3 +229,25 @@ def _numba_marginal_cells_logp(op, node, **kwargs):
 def marginal_cells_logp(*inputs):
     """The log density (a pytensor scalar) of :class:`MarginalCellsLogp` on ``inputs``."""
     return MarginalCellsLogp()(*inputs)[0]
+
+
+def graph_logp(intercept, coefficient, sigma, r, cell_sd, rho, design_cross, design_response,
+               response_cross, rows, cell_design_sum, cell_response_sum, cell_rows):
+    """The same density written as a pytensor graph, differentiated by pytensor: the form the
+    model used before :class:`MarginalCellsLogp`, kept as the reference it is tested and
+    benchmarked against (``bench/bench_bayes_likelihood.py``); inputs as the Op's."""
+    gamma = pt.concatenate([intercept[None, :], coefficient], axis=0)
+    cross = design_response.T @ gamma
+    scatter = response_cross - cross - cross.T + gamma.T @ design_cross @ gamma
+    sums = cell_response_sum - cell_design_sum @ gamma
+    s00, s01, s11 = sigma[0] ** 2, sigma[0] * sigma[1] * r, sigma[1] ** 2
+    p00, p01, p11 = cell_sd[0] ** 2, cell_sd[0] * cell_sd[1] * rho, cell_sd[1] ** 2
+    n, m0, m1 = cell_rows, sums[:, 0], sums[:, 1]
+    within = scatter - (sums.T / n) @ sums
+    det = s00 * s11 - s01 ** 2
+    quadratic = (s11 * within[0, 0] - 2.0 * s01 * within[0, 1] + s00 * within[1, 1]) / det
+    a00, a01, a11 = s00 + n * p00, s01 + n * p01, s11 + n * p11
+    cell_det = a00 * a11 - a01 ** 2
+    cell_quadratic = (a11 * m0 ** 2 - 2.0 * a01 * m0 * m1 + a00 * m1 ** 2) / (cell_det * n)
+    return (-rows * np.log(2.0 * np.pi) - 0.5 * (rows - n.shape[0]) * pt.log(det)
+            - 0.5 * quadratic - 0.5 * pt.sum(pt.log(cell_det)) - 0.5 * pt.sum(cell_quadratic))

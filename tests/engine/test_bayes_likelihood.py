@@ -18,7 +18,13 @@ import pytest
 from scipy import stats
 
 from soilp_qgis.bayes import assemble_ecoregion
-from soilp_qgis.bayes.likelihood import DATA, PARAMETERS, logp_and_gradient, marginal_cells_logp
+from soilp_qgis.bayes.likelihood import (
+    DATA,
+    PARAMETERS,
+    graph_logp,
+    logp_and_gradient,
+    marginal_cells_logp,
+)
 from soilp_qgis.bayes.model import model_data_arrays
 
 KEYS = ("precipitation", "soil_moisture", "air_temperature", "gpp", "lst")
@@ -44,26 +50,6 @@ def _parameters(seed: int, cell_scale: float = 0.6) -> list:
 
 def _covariance(sd, r):
     return np.array([[sd[0] ** 2, r * sd[0] * sd[1]], [r * sd[0] * sd[1], sd[1] ** 2]])
-
-
-def _graph_logp(intercept, coefficient, sigma, r, cell_sd, rho, design_cross, design_response,
-                response_cross, rows, cell_design_sum, cell_response_sum, cell_rows):
-    """The same density as a pytensor graph (what the model computed before the Op)."""
-    gamma = pt.concatenate([intercept[None, :], coefficient], axis=0)
-    cross = design_response.T @ gamma
-    scatter = response_cross - cross - cross.T + gamma.T @ design_cross @ gamma
-    sums = cell_response_sum - cell_design_sum @ gamma
-    s00, s01, s11 = sigma[0] ** 2, sigma[0] * sigma[1] * r, sigma[1] ** 2
-    p00, p01, p11 = cell_sd[0] ** 2, cell_sd[0] * cell_sd[1] * rho, cell_sd[1] ** 2
-    n, m0, m1 = cell_rows, sums[:, 0], sums[:, 1]
-    within = scatter - (sums.T / n) @ sums
-    det = s00 * s11 - s01 ** 2
-    quadratic = (s11 * within[0, 0] - 2.0 * s01 * within[0, 1] + s00 * within[1, 1]) / det
-    a00, a01, a11 = s00 + n * p00, s01 + n * p01, s11 + n * p11
-    cell_det = a00 * a11 - a01 ** 2
-    cell_quadratic = (a11 * m0 ** 2 - 2.0 * a01 * m0 * m1 + a00 * m1 ** 2) / (cell_det * n)
-    return (-rows * np.log(2.0 * np.pi) - 0.5 * (rows - n.shape[0]) * pt.log(det)
-            - 0.5 * quadratic - 0.5 * pt.sum(pt.log(cell_det)) - 0.5 * pt.sum(cell_quadratic))
 
 
 def _symbols():
@@ -105,7 +91,7 @@ def test_value_and_gradient_are_the_graphs_automatic_derivative(mode, seed):
     parameters = _parameters(seed, cell_scale=[0.05, 0.6, 3.0][seed - 1])
     compiled = _value_and_gradient(lambda *s: marginal_cells_logp(*s), mode)(*parameters,
                                                                              *arrays)
-    reference = _value_and_gradient(_graph_logp, "FAST_COMPILE")(*parameters, *arrays)
+    reference = _value_and_gradient(graph_logp, "FAST_COMPILE")(*parameters, *arrays)
     assert len(compiled) == len(PARAMETERS) + 1
     for name, ours, expected in zip(("logp", *PARAMETERS), compiled, reference):
         np.testing.assert_allclose(ours, expected, rtol=1e-9, atol=1e-9, err_msg=name)
@@ -140,7 +126,7 @@ def test_extreme_scales_keep_the_log_determinants_exact():
     logarithm directly; many ordinary cells make the running product cross 1e100 several
     times. Both give the graph form's value."""
     _, arrays = _data(6, cells=400, steps=12)
-    reference = _value_and_gradient(_graph_logp, "FAST_COMPILE")
+    reference = _value_and_gradient(graph_logp, "FAST_COMPILE")
     for sd_scale in (1e-30, 1.0, 1e30):
         parameters = _parameters(8)
         parameters[4] = parameters[4] * sd_scale
