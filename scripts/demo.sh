@@ -7,7 +7,7 @@
 # The Bayesian step (3 soil layers × monthly and annual) samples at the paper's settings, 4 chains ×
 # (2000 warm-up + 2000 draws), max tree depth 10, on the toolbox's data default (DATA=cells, up to
 # 200 cells per ecoregion, per-cell random intercepts), with the algorithm's defaults for the
-# sampler's geometry: intercepts integrated out, nutpie's low-rank metric (measured: 2.3-5 s per
+# sampler's geometry: intercepts integrated out, nutpie's low-rank metric (measured: about 2 s per
 # ecoregion, almost no divergent transitions; soilp_qgis/bayes/sampling.py, SamplerSettings).
 set -euo pipefail
 : "${QGIS_PROCESS:?}" "${SOILP_PYTHON:?}"

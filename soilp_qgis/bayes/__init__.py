@@ -6,6 +6,8 @@ Pure functions over arrays and tables; the CLI step reads the rasters and writes
   ecoregion_mean);
 - :mod:`.model`: the pymc model (brms ``bf(P ~ Ta*GPP*LST) + bf(SM ~ Ta*GPP*LST)``, residual
   correlation, random intercepts per cell);
+- :mod:`.likelihood`: the likelihood with the cells' intercepts integrated out, as one compiled
+  operation with its gradient written out (what the sampler evaluates most);
 - :mod:`.sampling`: NUTS with nutpie, pymc or numpyro, progress per chain;
 - :mod:`.summary`: posterior table and per-ecoregion diagnostics;
 - :mod:`.quadrants`: quadrants, k-means clusters, least-squares line;

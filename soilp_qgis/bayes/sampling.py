@@ -55,9 +55,10 @@ class SamplerSettings:
     sampled (centred), low_rank needed 3–10 times fewer gradients but on the monthly Deserts fit
     one chain stuck (R-hat 1.49, 973 divergent transitions); with them integrated out
     (marginalised, the default) low_rank sampled every ecoregion at both scales in 2.3–5 s (20 or
-    200 cells), 0–2 divergent transitions per run, every R-hat ≤ 1.004, where centred with the
-    diagonal metric took 21–47 s per ecoregion at 20 cells (under load) and diverged in about
-    half of them.
+    200 cells; about 2 s since the likelihood is one compiled operation,
+    :mod:`~soilp_qgis.bayes.likelihood`), 0–2 divergent transitions per run, every R-hat ≤
+    1.004, where centred with the diagonal metric took 21–47 s per ecoregion at 20 cells (under
+    load) and diverged in about half of them.
     """
 
     chains: int = 4

@@ -50,7 +50,9 @@ def test_engine_and_workers_end_when_the_parent_is_killed(tmp_path, signum):
         assert all(alive(pid) for pid in pids)
         parent.send_signal(signum)
         parent.wait(30)
-        assert survivors(pids, within=10.0) == []
+        # the watcher notices at once; the window is wide because on a loaded 2-core machine
+        # (the full test run) an exiting worker was once seen alive 10 s after the signal
+        assert survivors(pids, within=30.0) == []
     finally:
         parent.kill()
         for pid in os.listdir(pid_dir):
