@@ -41,7 +41,9 @@ DATA: tuple[str, ...] = ("design_cross", "design_response", "response_cross", "r
                          "cell_design_sum", "cell_response_sum", "cell_rows")
 
 
-@numba.njit(cache=False)
+# error_model="numpy": a division by zero (a scale underflowed to 0 far out in warm-up) gives
+# inf/nan, a point the sampler rejects, instead of raising ZeroDivisionError inside the sampler
+@numba.njit(cache=False, error_model="numpy")
 def logp_and_gradient(intercept, coefficient, sigma, residual_correlation, cell_sd,
                       cell_correlation, design_cross, design_response, response_cross, rows,
                       cell_design_sum, cell_response_sum, cell_rows):

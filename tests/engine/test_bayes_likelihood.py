@@ -139,3 +139,25 @@ def test_second_derivatives_and_data_derivatives_are_refused():
     logp = marginal_cells_logp(*symbols)
     with pytest.raises(Exception, match="not implemented|NullType"):
         pytensor.grad(logp, symbols[6])
+
+
+@pytest.mark.parametrize("mode", ["FAST_COMPILE", "NUMBA"])
+def test_degenerate_points_give_the_graph_forms_value_not_an_error(mode):
+    """Far out in warm-up a scale can underflow to 0 or a correlation reach ±1: the sampler must
+    get the graph form's value there (non-finite: a rejected point; finite for cells without
+    spread), not an exception (numba's default is Python's ZeroDivisionError)."""
+    _, arrays = _data(7)
+    function = _value_and_gradient(lambda *s: marginal_cells_logp(*s), mode)
+    reference = _value_and_gradient(graph_logp, "FAST_COMPILE")
+    finite = []
+    for index, value in ((2, np.zeros(2)), (4, np.zeros(2)), (3, 1.0), (5, -1.0),
+                         (2, np.array([np.inf, 1.0]))):
+        parameters = _parameters(5)
+        parameters[index] = value
+        ours, expected = function(*parameters, *arrays)[0], reference(*parameters, *arrays)[0]
+        finite.append(bool(np.isfinite(expected)))
+        if finite[-1]:
+            assert ours == pytest.approx(expected, rel=1e-10)
+        else:
+            assert not np.isfinite(ours), (index, value)
+    assert finite == [False, True, False, True, False]
