@@ -236,8 +236,9 @@ def marginal_cells_logp(*inputs):
 def graph_logp(intercept, coefficient, sigma, r, cell_sd, rho, design_cross, design_response,
                response_cross, rows, cell_design_sum, cell_response_sum, cell_rows):
     """The same density written as a pytensor graph, differentiated by pytensor: the form the
-    model used before :class:`MarginalCellsLogp`, kept as the reference it is tested and
-    benchmarked against (``bench/bench_bayes_likelihood.py``); inputs as the Op's."""
+    model used before :class:`MarginalCellsLogp`; what the model uses where the Op has no
+    implementation (JAX, for the numpyro sampler), and the reference the Op is tested and
+    benchmarked against (``bench/bench_bayes_likelihood.py``). Inputs as the Op's."""
     gamma = pt.concatenate([intercept[None, :], coefficient], axis=0)
     cross = design_response.T @ gamma
     scatter = response_cross - cross - cross.T + gamma.T @ design_cross @ gamma

@@ -43,7 +43,7 @@ import pytensor.tensor as pt  # noqa: E402
 
 from soilp_qgis.bayes.data import RESPONSES, TERMS, EcoregionData  # noqa: E402
 from soilp_qgis.bayes.likelihood import DATA as LIKELIHOOD_DATA  # noqa: E402
-from soilp_qgis.bayes.likelihood import marginal_cells_logp  # noqa: E402
+from soilp_qgis.bayes.likelihood import graph_logp, marginal_cells_logp  # noqa: E402
 
 INTERCEPT_PRIOR = {"nu": 3.0, "mu": 0.0, "sigma": 2.5}
 SCALE_PRIOR = {"nu": 3.0, "sigma": 2.5}
@@ -97,8 +97,8 @@ def model_data_arrays(data: EcoregionData) -> dict[str, np.ndarray]:
     return arrays
 
 
-def build_driver_model(data: EcoregionData, random_intercepts: str = "marginalised"
-                       ) -> pm.Model:
+def build_driver_model(data: EcoregionData, random_intercepts: str = "marginalised",
+                       compiled_likelihood: bool = True) -> pm.Model:
     """The multivariate driver model of one ecoregion's standardised data.
 
     ``random_intercepts`` (DATA=cells only): ``"centred"`` samples each cell's own intercepts
@@ -111,6 +111,12 @@ def build_driver_model(data: EcoregionData, random_intercepts: str = "marginalis
     intercepts out exactly (same posterior of every other parameter; the cells' own intercepts
     are not sampled): no funnel between ``cell_sd`` and the intercepts, and as many parameters
     whatever the number of cells.
+
+    ``compiled_likelihood`` (marginalised only): the likelihood as one compiled operation with its
+    gradient written out (:class:`~soilp_qgis.bayes.likelihood.MarginalCellsLogp`: pytensor's
+    Python and numba backends, what nutpie and pymc run) or, if False, as a pytensor graph
+    differentiated by pytensor (:func:`~soilp_qgis.bayes.likelihood.graph_logp`: any backend,
+    e.g. JAX for numpyro). Same density.
     """
     if random_intercepts not in RANDOM_INTERCEPT_FORMS:
         raise ValueError(f"random_intercepts must be one of {RANDOM_INTERCEPT_FORMS}, "
@@ -129,9 +135,9 @@ def build_driver_model(data: EcoregionData, random_intercepts: str = "marginalis
             cell_sd, cell_correlation = _scales_and_correlation("cell_sd", "cell_correlation")
         if cells and random_intercepts == "marginalised":
             sigma, residual_correlation = _scales_and_correlation("sigma", "residual_correlation")
-            likelihood = marginal_cells_logp(intercept, coefficient, sigma, residual_correlation,
-                                             cell_sd, cell_correlation,
-                                             *(stats[name] for name in LIKELIHOOD_DATA))
+            logp = marginal_cells_logp if compiled_likelihood else graph_logp
+            likelihood = logp(intercept, coefficient, sigma, residual_correlation, cell_sd,
+                              cell_correlation, *(stats[name] for name in LIKELIHOOD_DATA))
         else:
             cross = stats["design_response"].T @ gamma
             residual_cross = (stats["response_cross"] - cross - cross.T

@@ -237,7 +237,9 @@ class DriverSampler:
     # -- numpyro --------------------------------------------------------------------------------
     def _numpyro(self, data: EcoregionData, seed: int, progress: ChainProgress | None):
         s = self.settings
-        model = build_driver_model(data, self.settings.random_intercepts)
+        # JAX has no implementation of the compiled likelihood: its graph form, same density
+        model = build_driver_model(data, self.settings.random_intercepts,
+                                   compiled_likelihood=False)
         start = time.perf_counter()
         with model, _quiet_pymc():
             idata = pm.sample(draws=s.draws, tune=s.tune, chains=s.chains, random_seed=seed,

@@ -15,17 +15,19 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from pytensor.graph.basic import ancestors
 from scipy import stats
 
 from soilp_qgis.bayes import assemble_ecoregion
 from soilp_qgis.bayes.likelihood import (
     DATA,
     PARAMETERS,
+    MarginalCellsLogp,
     graph_logp,
     logp_and_gradient,
     marginal_cells_logp,
 )
-from soilp_qgis.bayes.model import model_data_arrays
+from soilp_qgis.bayes.model import build_driver_model, model_data_arrays
 
 KEYS = ("precipitation", "soil_moisture", "air_temperature", "gpp", "lst")
 
@@ -161,3 +163,24 @@ def test_degenerate_points_give_the_graph_forms_value_not_an_error(mode):
         else:
             assert not np.isfinite(ours), (index, value)
     assert finite == [False, True, False, True, False]
+
+
+def test_model_with_either_likelihood_form_has_the_same_density_and_gradient():
+    """``build_driver_model(compiled_likelihood=False)`` (what the numpyro sampler gets: JAX has
+    no implementation of the Op) is the same model: same log density and gradient, priors and
+    transforms included, and no compiled Op in its graph."""
+    data, _ = _data(11)
+    compiled = build_driver_model(data)
+    graph = build_driver_model(data, compiled_likelihood=False)
+    functions = [(m.compile_logp(), m.compile_dlogp()) for m in (compiled, graph)]
+    rng = np.random.default_rng(12)
+    for seed in range(3):
+        point = {k: v + rng.normal(scale=0.5, size=np.shape(v))
+                 for k, v in compiled.initial_point(random_seed=seed).items()}
+        (logp, dlogp), (graph_logp_of, graph_dlogp) = functions
+        assert logp(point) == pytest.approx(graph_logp_of(point), rel=1e-10)
+        np.testing.assert_allclose(dlogp(point), graph_dlogp(point), rtol=1e-9, atol=1e-9)
+    def ops(model):
+        return {type(v.owner.op) for v in ancestors([model.logp()]) if v.owner is not None}
+
+    assert MarginalCellsLogp in ops(compiled) and MarginalCellsLogp not in ops(graph)
