@@ -81,3 +81,18 @@ def survivors(pids: list[int], within: float) -> list[int]:
             return []
         time.sleep(0.2)
     return [pid for pid in pids if alive(pid)]
+
+
+def describe(pid: int, pid_dir: Path) -> str:
+    """What a surviving process is (engine or worker, by its pid file), its state and signal
+    masks from ``/proc``: for the failure message of a lifeline test."""
+    role = next((name.split("-")[0] for name in os.listdir(pid_dir)
+                 if name.endswith(f"-{pid}")), "?")
+    try:
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return f"{role} {pid} (gone)"
+    fields = [line for line in status if line.split(":")[0] in
+              ("State", "PPid", "SigBlk", "SigIgn", "SigCgt")]
+    return f"{role} {pid}: {'; '.join(fields)}; {cmdline[:200]}"

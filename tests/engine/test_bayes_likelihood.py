@@ -15,7 +15,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from pytensor.graph.basic import ancestors
+from pytensor.graph.traversal import ancestors
 from scipy import stats
 
 from soilp_qgis.bayes import assemble_ecoregion

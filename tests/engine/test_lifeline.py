@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sleepy_engine import alive, engine_processes, survivors, write_sleepy_engine
+from sleepy_engine import alive, describe, engine_processes, survivors, write_sleepy_engine
 
 from soilp_qgis import lifeline
 
@@ -52,7 +52,8 @@ def test_engine_and_workers_end_when_the_parent_is_killed(tmp_path, signum):
         parent.wait(30)
         # the watcher notices at once; the window is wide because on a loaded 2-core machine
         # (the full test run) an exiting worker was once seen alive 10 s after the signal
-        assert survivors(pids, within=30.0) == []
+        left = survivors(pids, within=30.0)
+        assert left == [], [describe(pid, pid_dir) for pid in left]
     finally:
         parent.kill()
         for pid in os.listdir(pid_dir):
