@@ -59,6 +59,10 @@ def logp_and_gradient(intercept, coefficient, sigma, residual_correlation, cell_
         log p = −N log 2π − (N − C)/2 log|Σ| − ½ tr(Σ⁻¹ S)
                 − ½ Σ_c [log|A_c| + m_cᵀ A_c⁻¹ m_c / n_c]
 
+    Why: a cell's ``n`` residual rows are ``r_i = u + e_i`` with ``e_i ~ N(0, Σ)``; an
+    orthonormal (Helmert) rotation of its rows gives ``√n r̄ ~ N(0, Σ + nΨ)`` and ``n − 1``
+    independent ``N(0, Σ)`` contrasts whose scatter is ``Σ_i r_i r_iᵀ − n r̄ r̄ᵀ``; summing
+    the cells' log densities gives the line above, O(cells) work from the sufficient statistics.
     The gradient by the matrix rules ``∂ log|X| = X⁻¹``, ``∂ tr(X⁻¹ S) = −X⁻¹ S X⁻¹`` and
     ``∂ mᵀX⁻¹m = −X⁻¹ m mᵀ X⁻¹``, then through ``Σ = [[σ₀², σ₀σ₁r], [σ₀σ₁r, σ₁²]]`` (and Ψ
     alike) and through ``R`` and ``m_c`` to ``Γ``. Returns ``(logp, d_intercept,

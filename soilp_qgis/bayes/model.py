@@ -10,9 +10,9 @@ On the z-scores of one ecoregion (see :mod:`soilp_qgis.bayes.data`):
 - DATA=cells: correlated random intercepts per cell for both responses (``cell_sd``,
   ``cell_correlation``, LKJ(1)), centred (each cell's intercepts around the fixed
   intercept) or non-centred (``offset = z @ L.T`` with ``z ~ Normal(0, 1)``, brms's form), or
-  marginalised: integrated out in closed form (one compiled operation with its gradient written out,
-  :mod:`soilp_qgis.bayes.likelihood`), so the
-  sampler sees only the ecoregion-level parameters.
+  marginalised: integrated out in closed form (one compiled operation with its gradient
+  written out, :mod:`soilp_qgis.bayes.likelihood`), so the sampler sees only the
+  ecoregion-level parameters.
 
 The bivariate normal likelihood is computed from sufficient statistics, exactly: with the
 design ``W = [1, terms]`` (rows × 8), coefficients ``Γ = [intercept; coefficient]`` (8 × 2), cell

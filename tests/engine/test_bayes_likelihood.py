@@ -91,8 +91,7 @@ def test_value_and_gradient_are_the_graphs_automatic_derivative(mode, seed):
     graph form, at points with weak and strong cell effects and correlations of either sign."""
     _, arrays = _data(20 + seed, cells=9)
     parameters = _parameters(seed, cell_scale=[0.05, 0.6, 3.0][seed - 1])
-    compiled = _value_and_gradient(lambda *s: marginal_cells_logp(*s), mode)(*parameters,
-                                                                             *arrays)
+    compiled = _value_and_gradient(marginal_cells_logp, mode)(*parameters, *arrays)
     reference = _value_and_gradient(graph_logp, "FAST_COMPILE")(*parameters, *arrays)
     assert len(compiled) == len(PARAMETERS) + 1
     for name, ours, expected in zip(("logp", *PARAMETERS), compiled, reference):
@@ -149,7 +148,7 @@ def test_degenerate_points_give_the_graph_forms_value_not_an_error(mode):
     get the graph form's value there (non-finite: a rejected point; finite for cells without
     spread), not an exception (numba's default is Python's ZeroDivisionError)."""
     _, arrays = _data(7)
-    function = _value_and_gradient(lambda *s: marginal_cells_logp(*s), mode)
+    function = _value_and_gradient(marginal_cells_logp, mode)
     reference = _value_and_gradient(graph_logp, "FAST_COMPILE")
     finite = []
     for index, value in ((2, np.zeros(2)), (4, np.zeros(2)), (3, 1.0), (5, -1.0),

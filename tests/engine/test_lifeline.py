@@ -50,8 +50,9 @@ def test_engine_and_workers_end_when_the_parent_is_killed(tmp_path, signum):
         assert all(alive(pid) for pid in pids)
         parent.send_signal(signum)
         parent.wait(30)
-        # the watcher notices at once; the window is wide because on a loaded 2-core machine
-        # (the full test run) an exiting worker was once seen alive 10 s after the signal
+        # the watcher notices at once, SIGKILL follows 3 s after SIGTERM; the window leaves
+        # room for a loaded machine. A survivor was seen twice in full engine runs (once past
+        # 30 s, so not a slow exit), never when run alone: the message says which process it is
         left = survivors(pids, within=30.0)
         assert left == [], [describe(pid, pid_dir) for pid in left]
     finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,10 @@ class DriverRun:
     parameters: dict[str, Any]    # the run's parameters from its provenance record ({} if none)
     ecoregions: pd.DataFrame | None  # the ecoregion layer's attributes (OUTPUT_LAYER)
 
-    @property
+    @cached_property
     def names(self) -> dict[Any, str]:
         """Ecoregion code → its label (``4 Temperate Broadleaf and Mixed Forests``), built from
-        the whole table on every access: take it once per run, not once per row."""
+        the whole table once per run."""
         if "ecoregion_name" not in self.table:
             return {code: str(code) for code in self.table["ecoregion"]}
         return dict(zip(self.table["ecoregion"], self.table["ecoregion_name"].astype(str)))
@@ -115,9 +116,8 @@ def quadrant_rows(runs: dict[tuple[str, str], DriverRun], scale: str) -> list[li
         run = runs.get((layer, scale))
         if run is None or run.drivers is None:
             continue
-        names = run.names  # built once: the property reads the whole table
         points = run.drivers.points.assign(
-            name=[names.get(code, str(code)) for code in run.drivers.points["ecoregion"]])
+            name=[run.names.get(code, str(code)) for code in run.drivers.points["ecoregion"]])
         found = negative_drivers(points, label="name")
         for term, group in found.groupby("term", sort=False):
             by_quadrant = {row.quadrant: row for row in group.itertuples(index=False)}
@@ -156,8 +156,7 @@ def convergence(runs: dict[tuple[str, str], DriverRun]) -> tuple[list[list[objec
     rows: list[list[object]] = []
     totals: dict[str, Any] = {"rows": 0, "rows_converged": 0, "flagged": [], "skipped": []}
     for (layer, scale), run in runs.items():
-        names = run.names  # built once: the property reads the whole table
-        table = run.table.assign(ecoregion_label=[names.get(c, str(c))
+        table = run.table.assign(ecoregion_label=[run.names.get(c, str(c))
                                                   for c in run.table["ecoregion"]])
         summary = run_convergence(table, label="ecoregion_label") if len(table) else None
         where = f"{LAYERS[layer]}, {scale}"
